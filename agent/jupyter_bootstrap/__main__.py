@@ -1,0 +1,3 @@
+from jupyter_bootstrap.cli import main
+
+main()

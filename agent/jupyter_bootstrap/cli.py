@@ -1,0 +1,383 @@
+"""Command line: parse flags, load settings, call the engine, map errors to exit codes.
+Nothing else lives here."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from jupyter_bootstrap import __version__
+from jupyter_bootstrap.errors import (
+    EXIT_DRIFT,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    BootstrapError,
+    UserError,
+)
+from jupyter_bootstrap.steps import STEP_NAMES
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def _absolute(value: Optional[str]) -> Optional[str]:
+    return str(Path(value).expanduser().resolve()) if value else None
+
+
+class BootstrapGroup(click.Group):
+    """The only place errors become messages and exit codes. Overriding `main` (not a
+    wrapper function) means click's test runner goes through it too."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Optional[list[str]] = None,
+        prog_name: Optional[str] = None,
+        complete_var: Optional[str] = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> None:
+        argv = list(args) if args is not None else sys.argv[1:]
+        debug = "--debug" in argv
+        try:
+            code = super().main(
+                args=argv,
+                prog_name=prog_name or "jupyter-bootstrap",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("\ninterrupted: nothing more was changed", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except click.UsageError as error:
+            if error.ctx is not None and not argv:
+                click.echo(error.ctx.get_help())
+            else:
+                where = error.ctx.command_path if error.ctx else "jupyter-bootstrap"
+                _report(error.format_message(), f"{where} --help lists the options", None, debug)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as error:
+            _report(error.format_message(), None, None, debug)
+            sys.exit(error.exit_code)
+        except BootstrapError as error:
+            details = getattr(getattr(error, "cause", error), "details", None)
+            _report(error.message, error.hint, details, debug)
+            sys.exit(error.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=BootstrapGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="jupyter-bootstrap")
+@click.option("--debug", is_flag=True, help="Show tracebacks and log everything.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Set up a password-protected HTTPS Jupyter server on this machine.
+
+    \b
+    Examples:
+      jupyter-bootstrap init              first run: asks for a password, then sets up all
+      jupyter-bootstrap init              again later: repairs whatever drifted
+      jupyter-bootstrap status            what is set up and what drifted (exit 3 on drift)
+      jupyter-bootstrap password          change the Jupyter password
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _settings_options(func: Any) -> Any:
+    """Flags that are saved in settings.json and reused by later runs."""
+    options = [
+        click.option("--prefix", metavar="DIR", help="Conda prefix (default ~/anaconda3)."),
+        click.option(
+            "--distribution",
+            type=click.Choice(["anaconda", "miniconda", "miniforge"]),
+            help="Which conda to install when none is found (default anaconda).",
+        ),
+        click.option(
+            "--app",
+            type=click.Choice(["notebook", "lab"]),
+            help="Serve Jupyter Notebook (default) or JupyterLab.",
+        ),
+        click.option("--port", type=click.IntRange(1, 65535), help="HTTPS port (default 8888)."),
+        click.option(
+            "--access",
+            type=click.Choice(["public", "tunnel"]),
+            help="public: listen on all addresses (default); tunnel: 127.0.0.1 only, reach "
+            "it through an SSH tunnel.",
+        ),
+        click.option(
+            "--hostname",
+            "hostnames",
+            multiple=True,
+            metavar="NAME",
+            help="Name or IP the browser will use (repeatable); goes into the certificate.",
+        ),
+        click.option(
+            "--notebook-dir", metavar="DIR", help="Notebook folder (default ~/Notebooks)."
+        ),
+        click.option("--certfile", metavar="FILE", help="Your own certificate (e.g. certbot's)."),
+        click.option("--keyfile", metavar="FILE", help="The key of --certfile."),
+        click.option(
+            "--key-type", type=click.Choice(["ec", "rsa"]), help="Key for the self-signed cert."
+        ),
+        click.option("--service-name", metavar="NAME", help="systemd unit name (default jupyter)."),
+        click.option(
+            "--no-service/--service",
+            "no_service",
+            default=None,
+            help="Only write files; never touch systemd (containers, WSL).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_options(func: Any) -> Any:
+    """Flags for this run only."""
+    options = [
+        click.option(
+            "--user",
+            metavar="NAME",
+            help="When running as root (cloud-init): the user to set Jupyter up for.",
+        ),
+        click.option("--force-os", is_flag=True, help="Try on an unsupported OS anyway."),
+        click.option(
+            "--skip",
+            multiple=True,
+            type=click.Choice(STEP_NAMES),
+            help="Leave this step out (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings changes from the given flags, validated; absent flags are not overrides."""
+    from jupyter_bootstrap.hostnames import parse_hostname
+
+    overrides: dict[str, Any] = {
+        key: values.get(key)
+        for key in ("distribution", "app", "port", "access", "key_type", "service_name")
+    }
+    overrides["no_service"] = values.get("no_service")
+    overrides["prefix"] = _absolute(values.get("prefix"))
+    overrides["notebook_dir"] = _absolute(values.get("notebook_dir"))
+    if values.get("hostnames"):
+        names: list[str] = []
+        for raw in values["hostnames"]:
+            name = parse_hostname(raw)
+            if name not in names:
+                names.append(name)
+        overrides["hostnames"] = names
+    certfile, keyfile = values.get("certfile"), values.get("keyfile")
+    if bool(certfile) != bool(keyfile):
+        raise UserError(
+            "--certfile and --keyfile go together",
+            hint="pass both: the certificate and its private key",
+        )
+    overrides["certfile"] = _absolute(certfile)
+    overrides["keyfile"] = _absolute(keyfile)
+    service_name = values.get("service_name")
+    if service_name is not None and not _valid_unit_name(service_name):
+        raise UserError(
+            f"--service-name {service_name!r} is not a valid systemd unit name",
+            hint="use letters, digits, '-', '_' or '.', e.g. jupyter",
+        )
+    return overrides
+
+
+def _valid_unit_name(name: str) -> bool:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+    return bool(name) and len(name) < 240 and set(name) <= allowed and not name.startswith(".")
+
+
+def _build_context(
+    user: Optional[str], overrides: dict[str, Any], options: Any, quiet: bool = False
+) -> Any:
+    from jupyter_bootstrap import account, settings
+    from jupyter_bootstrap.console import Console
+    from jupyter_bootstrap.engine import Context
+    from jupyter_bootstrap.facts import Facts
+    from jupyter_bootstrap.password_input import password_reader
+    from jupyter_bootstrap.paths import Paths
+    from jupyter_bootstrap.run import setup_log
+
+    who = account.resolve(user)
+    paths = Paths(who.home)
+    setup_log(paths.log_file)
+    saved = settings.load(paths.settings_file)
+    return Context(
+        account=who,
+        paths=paths,
+        settings=saved.with_overrides(overrides),
+        options=options,
+        console=Console(quiet=quiet),
+        facts=Facts(),
+        read_password=password_reader(options.password_stdin, _stdin_is_tty),
+    )
+
+
+@cli.command()
+@_settings_options
+@_run_options
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the new password from one line of stdin."
+)
+@click.option("--password-hash", metavar="HASH", help="Use a Jupyter password hash made elsewhere.")
+@click.option("--reset-password", is_flag=True, help="Ask for a new password even if one is set.")
+@click.option("--dry-run", is_flag=True, help="Only check: say what would change.")
+def init(**values: Any) -> None:
+    """Set everything up, or repair what drifted. Safe to run again at any time.
+
+    \b
+    Examples:
+      jupyter-bootstrap init
+      jupyter-bootstrap init --hostname ec2-3-8-1-2.eu-west-2.compute.amazonaws.com
+      jupyter-bootstrap init --access tunnel       # only through an SSH tunnel
+      echo "$PW" | jupyter-bootstrap init --password-stdin
+      jupyter-bootstrap init --dry-run             # what would change
+    """
+    from jupyter_bootstrap import jupyter_hash
+    from jupyter_bootstrap.engine import Options, converge
+    from jupyter_bootstrap.steps import init_steps
+    from jupyter_bootstrap.summary import print_summary
+
+    given_hash = values.get("password_hash")
+    if given_hash and jupyter_hash.kind(given_hash) is jupyter_hash.HashKind.INVALID:
+        raise UserError(
+            "--password-hash is not a valid Jupyter password hash",
+            hint='make one with: python -c "from jupyter_server.auth import passwd; '
+            'print(passwd())"',
+        )
+    if values["password_stdin"] and given_hash:
+        raise UserError("--password-stdin and --password-hash exclude each other")
+    options = Options(
+        dry_run=values["dry_run"],
+        reset_password=values["reset_password"],
+        password_stdin=values["password_stdin"],
+        password_hash=given_hash,
+        force_os=values["force_os"],
+        skip=frozenset(values["skip"]),
+    )
+    ctx = _build_context(values["user"], _overrides(values), options)
+    steps = init_steps()
+    if options.dry_run:
+        report = converge(ctx, steps, apply=False)
+        ctx.console.info()
+        ctx.console.info(
+            f"{len(report.drifted)} step(s) would change." if report.drifted else "Nothing to do."
+        )
+        return
+    # Every check once, silently, before anything is written: bad input (a certificate that
+    # does not match its key, a notebook folder that is a file...) exits 2 with no change.
+    preflight = _build_context(values["user"], _overrides(values), options, quiet=True)
+    _ask_password_first(ctx, _silent_checks(preflight, steps))
+    ctx.save_settings()
+    ctx.console.heading(
+        f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
+    )
+    converge(ctx, steps, apply=True)
+    print_summary(ctx)
+
+
+def _ask_password_first(ctx: Any, preflight: Any) -> None:
+    """Ask now, not after a ten-minute download the user may have walked away from."""
+    from jupyter_bootstrap.steps.password import ASK, ask_and_hash
+
+    outcome = preflight.find("password")
+    if outcome is not None and outcome.found is not None and outcome.found.action == ASK:
+        ctx.options.typed_password_hash = ask_and_hash(ctx)
+
+
+def _silent_checks(ctx: Any, steps: list[Any]) -> Any:
+    from jupyter_bootstrap.console import Console
+
+    class Silent(Console):
+        def step(self, name: str, state: str, summary: str) -> None:
+            pass
+
+        def warn(self, text: str) -> None:
+            pass
+
+    ctx.console = Silent()
+    from jupyter_bootstrap.engine import converge
+
+    return converge(ctx, steps, apply=False)
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose setup to check.")
+@click.option("--skip", multiple=True, type=click.Choice(STEP_NAMES), help="Leave a step out.")
+def status(user: Optional[str], skip: tuple[str, ...]) -> None:
+    """Check everything, change nothing. Exit 0 when all is well, 3 when something drifted.
+
+    \b
+    Examples:
+      jupyter-bootstrap status
+      jupyter-bootstrap status || jupyter-bootstrap init
+    """
+    from jupyter_bootstrap.engine import Options, converge
+    from jupyter_bootstrap.steps import init_steps
+    from jupyter_bootstrap.summary import print_status_footer
+
+    ctx = _build_context(user, {}, Options(skip=frozenset(skip)))
+    report = converge(ctx, init_steps(), apply=False)
+    print_status_footer(ctx, report)
+    if report.drifted:
+        sys.exit(EXIT_DRIFT)
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose password to change.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the new password from one line of stdin."
+)
+def password(user: Optional[str], password_stdin: bool) -> None:
+    """Change the Jupyter password (and restart the server so it takes effect).
+
+    \b
+    Examples:
+      jupyter-bootstrap password
+      echo "$PW" | jupyter-bootstrap password --password-stdin
+    """
+    from jupyter_bootstrap.engine import Options, converge
+    from jupyter_bootstrap.steps import init_steps
+
+    options = Options(reset_password=True, password_stdin=password_stdin)
+    ctx = _build_context(user, {}, options)
+    if ctx.settings.password_hash is None:
+        raise UserError(
+            "nothing is set up yet", hint="run `jupyter-bootstrap init` first: it asks for one"
+        )
+    steps = init_steps()
+    preflight = _build_context(user, {}, options, quiet=True)
+    _ask_password_first(ctx, _silent_checks(preflight, steps))
+    converge(ctx, steps, apply=True)
+    ctx.console.info("Password changed. Log in again in the browser with the new one.")
+
+
+def _report(message: str, hint: Optional[str], details: Optional[str], debug: bool) -> None:
+    from jupyter_bootstrap.console import Console
+    from jupyter_bootstrap.run import log_path
+
+    if debug:
+        traceback.print_exc()
+    log = log_path()
+    if log and not hint:
+        hint = f"the log is {log}"
+    elif log:
+        hint = f"{hint} (log: {log})"
+    Console().error(message, hint, details)
+
+
+def main() -> None:
+    cli.main()

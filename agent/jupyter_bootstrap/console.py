@@ -1,0 +1,82 @@
+"""What the user sees. Colour only on a TTY (click strips it elsewhere), ASCII only, lines
+kept under 100 columns so PuTTY never wraps them mid-word."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Optional
+
+import click
+
+WIDTH = 100
+NAME_WIDTH = 12
+STATE_WIDTH = 8
+
+STATE_COLOURS = {
+    "ok": "green",
+    "changed": "cyan",
+    "would": "yellow",
+    "drift": "yellow",
+    "skipped": "bright_black",
+    "FAILED": "red",
+    "warning": "yellow",
+}
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(
+                paragraph,
+                width=WIDTH - indent,
+                break_long_words=True,
+                break_on_hyphens=False,
+            )
+            or [""]
+        )
+    return lines
+
+
+class Console:
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def step(self, name: str, state: str, summary: str) -> None:
+        """One report line: `  certificate  changed  generated ...` (wrapped, aligned)."""
+        label = click.style(f"{state:<{STATE_WIDTH}}", fg=STATE_COLOURS.get(state), bold=True)
+        indent = 2 + NAME_WIDTH + 1 + STATE_WIDTH + 1
+        lines = _wrap(summary, indent)
+        click.echo(f"  {name:<{NAME_WIDTH}} {label} {lines[0]}")
+        for line in lines[1:]:
+            click.echo(" " * indent + line)
+
+    def detail(self, text: str, prefix: str = "") -> None:
+        indent = 2 + NAME_WIDTH + 1 + STATE_WIDTH + 1
+        for line in _wrap(text, indent + len(prefix)):
+            click.echo(" " * indent + prefix + line)
+
+    def info(self, text: str = "") -> None:
+        if self.quiet:
+            return
+        for line in _wrap(text, 0):
+            click.echo(line)
+
+    def heading(self, text: str) -> None:
+        click.echo(click.style(text, bold=True))
+
+    def warn(self, text: str) -> None:
+        for line in _wrap(text, 9):
+            click.echo(click.style("warning: ", fg="yellow", bold=True) + line, err=True)
+
+    def error(
+        self, message: str, hint: Optional[str] = None, details: Optional[str] = None
+    ) -> None:
+        """The one line that says what went wrong, then what to do next."""
+        click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+        if details:
+            for line in details.splitlines():
+                click.echo("  | " + line[: WIDTH - 4], err=True)
+        if hint:
+            for line in _wrap(hint, 7):
+                click.echo("  try: " + line, err=True)

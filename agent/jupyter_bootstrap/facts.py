@@ -1,0 +1,57 @@
+"""What steps learn about the machine and hand on to later steps (a step never imports
+another step; they share only this and the settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from jupyter_bootstrap.certs import CertificateInfo
+    from jupyter_bootstrap.public_address import PublicAddress
+
+
+@dataclass(frozen=True)
+class OsInfo:
+    id: str
+    version_id: str
+    pretty_name: str
+
+
+@dataclass(frozen=True)
+class JupyterInstall:
+    """Jupyter as found in a prefix."""
+
+    prefix: Path
+    jupyter_bin: Path
+    python_bin: Path
+    server_version: Optional[str]  # jupyter_server, None when only classic notebook exists
+    notebook_version: Optional[str]
+    lab_version: Optional[str]
+
+    @property
+    def classic(self) -> bool:
+        """Classic Notebook < 7 runs on its own NotebookApp, not Jupyter Server."""
+        if self.notebook_version is None:
+            return False
+        return int(self.notebook_version.split(".")[0]) < 7
+
+    @property
+    def config_kind(self) -> str:
+        return "notebook" if self.classic else "server"
+
+
+@dataclass
+class Facts:
+    os: Optional[OsInfo] = None
+    arch: Optional[str] = None
+    jupyter: Optional[JupyterInstall] = None
+    config_file: Optional[Path] = None
+    certfile: Optional[Path] = None
+    keyfile: Optional[Path] = None
+    certificate: Optional[CertificateInfo] = None
+    cert_names: list[str] = field(default_factory=list)
+    public: Optional[PublicAddress] = None
+    password_set_this_run: bool = False
+    notes: list[str] = field(default_factory=list)  # lines for the final summary

@@ -1,0 +1,151 @@
+"""Every file the agent writes goes through here: atomic, with its final mode and owner
+set before it appears, and with user edits outside our managed block kept."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional, Union
+
+from jupyter_bootstrap.errors import UserError
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who should own what we write (the login user, even when the agent runs as root)."""
+
+    uid: int
+    gid: int
+
+    @classmethod
+    def current(cls) -> Owner:
+        return cls(os.getuid(), os.getgid())
+
+
+def atomic_write(
+    path: Path,
+    data: Union[str, bytes],
+    mode: int,
+    owner: Optional[Owner] = None,
+) -> None:
+    """Write `data` to `path` so that a crash at any moment leaves the old file or the new one.
+
+    The temporary file is created in the same directory (rename must not cross file systems)
+    and gets its final mode and owner before the rename, so the secret in a key file is never
+    readable by others, not even for a moment.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(fd, owner.uid, owner.gid)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dir(path: Path, mode: int, owner: Optional[Owner] = None) -> bool:
+    """Create `path` (and missing parents) with `mode`; fix mode and owner if they drifted.
+
+    Returns True when anything changed.
+    """
+    changed = False
+    if not path.is_dir():
+        if path.exists():
+            raise UserError(
+                f"{path} exists but is not a directory",
+                hint="move it out of the way, then run the command again",
+            )
+        _make_parents(path.parent, owner)
+        path.mkdir(mode=mode)
+        changed = True
+    info = path.stat()
+    if info.st_mode & 0o7777 != mode:
+        path.chmod(mode)
+        changed = True
+    if (
+        owner is not None
+        and os.geteuid() == 0
+        and (info.st_uid, info.st_gid)
+        != (
+            owner.uid,
+            owner.gid,
+        )
+    ):
+        os.chown(path, owner.uid, owner.gid)
+        changed = True
+    return changed
+
+
+def _make_parents(path: Path, owner: Optional[Owner]) -> None:
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o755)
+        if owner is not None and os.geteuid() == 0:
+            os.chown(directory, owner.uid, owner.gid)
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o7777
+
+
+def backup_path(path: Path, label: str = "bak") -> Path:
+    """A sibling name that does not exist yet: `name.bak-20261126-142501` (then -2, -3...)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.name}.{label}-{stamp}")
+    counter = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{label}-{stamp}-{counter}")
+        counter += 1
+    return candidate
+
+
+def write_backup(path: Path, data: bytes, owner: Optional[Owner] = None) -> Path:
+    """Keep a copy of what we are about to change; same mode as a config (0600: it may hold
+    a password hash)."""
+    target = backup_path(path)
+    atomic_write(target, data, 0o600, owner)
+    return target
+
+
+def read_bytes_or_none(path: Path) -> Optional[bytes]:
+    """The file's bytes, None when it does not exist; a permission problem is a user error."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise UserError(
+            f"{path} is a directory, not a file", hint="move it out of the way and run again"
+        ) from None
+    except PermissionError:
+        raise UserError(
+            f"cannot read {path}: permission denied",
+            hint=f"check its owner and mode (ls -l {path}); it should belong to you",
+        ) from None

@@ -1,0 +1,79 @@
+"""Password hashes in Jupyter's own format, made and checked with argon2-cffi.
+
+Jupyter Server's `passwd()` writes `argon2:` + the encoded hash of
+`PasswordHasher(memory_cost=10240, time_cost=10, parallelism=8)`; `passwd_check()` also
+accepts the old `<algorithm>:<salt>:<hexdigest>` form (sha1 in the seed tutorial)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import Enum
+
+ARGON2_PREFIX = "argon2:"
+MIN_PASSWORD_LENGTH = 8
+
+
+class HashKind(Enum):
+    ARGON2 = "argon2"
+    LEGACY = "legacy"  # salted sha1/sha256...: accepted by Jupyter but cheap to brute-force
+    INVALID = "invalid"
+
+
+def hash_password(password: str) -> str:
+    """Hash and immediately verify (a malformed hash makes Jupyter raise at login, so we
+    never write one we have not checked)."""
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher(memory_cost=10240, time_cost=10, parallelism=8)
+    hashed = ARGON2_PREFIX + hasher.hash(password)
+    if not verify(hashed, password):
+        raise RuntimeError("argon2 produced a hash that does not verify")
+    return hashed
+
+
+def kind(hashed: str) -> HashKind:
+    if hashed.startswith(ARGON2_PREFIX):
+        from argon2 import extract_parameters
+        from argon2.exceptions import InvalidHashError
+
+        encoded = hashed[len(ARGON2_PREFIX) :]
+        if not encoded.startswith("$argon2"):
+            return HashKind.INVALID
+        try:
+            extract_parameters(encoded)
+        except (InvalidHashError, ValueError):
+            return HashKind.INVALID
+        return HashKind.ARGON2
+    parts = hashed.split(":")
+    if len(parts) != 3:
+        return HashKind.INVALID
+    algorithm, salt, digest = parts
+    if algorithm not in hashlib.algorithms_guaranteed or algorithm.startswith("shake"):
+        return HashKind.INVALID
+    expected_length = hashlib.new(algorithm).digest_size * 2
+    try:
+        bytes.fromhex(digest)
+    except ValueError:
+        return HashKind.INVALID
+    if len(digest) != expected_length or not salt:
+        return HashKind.INVALID
+    return HashKind.LEGACY
+
+
+def verify(hashed: str, password: str) -> bool:
+    """The same answer Jupyter's passwd_check gives, without ever raising."""
+    hash_kind = kind(hashed)
+    if hash_kind is HashKind.ARGON2:
+        from argon2 import PasswordHasher
+        from argon2.exceptions import VerificationError
+
+        try:
+            return PasswordHasher().verify(hashed[len(ARGON2_PREFIX) :], password)
+        except VerificationError:
+            return False
+    if hash_kind is HashKind.LEGACY:
+        algorithm, salt, digest = hashed.split(":")
+        computed = hashlib.new(algorithm, password.encode("utf-8") + salt.encode("ascii"))
+        return hmac.compare_digest(computed.hexdigest(), digest)
+    return False

@@ -1,0 +1,59 @@
+"""Reading a new password: hidden prompt with confirmation on a terminal, or one line of
+stdin. The plaintext is returned to the caller that hashes it and is kept nowhere else."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import click
+
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.jupyter_hash import MIN_PASSWORD_LENGTH
+
+TRIES = 3
+
+
+def password_reader(from_stdin: bool, stdin_is_tty: Callable[[], bool]) -> Callable[[], str]:
+    def read() -> str:
+        if from_stdin:
+            return _from_stdin()
+        if not stdin_is_tty():
+            raise UserError(
+                "no terminal to ask for the Jupyter password",
+                hint="pipe it in with --password-stdin, or pass --password-hash HASH",
+            )
+        return _prompt()
+
+    return read
+
+
+def _from_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise UserError(
+            "--password-stdin: no password on standard input",
+            hint='echo "$PASSWORD" | jupyter-bootstrap init --password-stdin',
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _prompt() -> str:
+    click.echo("Choose the password for Jupyter's login page (typing is hidden).")
+    for _ in range(TRIES):
+        password = click.prompt("  New Jupyter password", hide_input=True, err=True)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            click.echo(f"  Too short: use at least {MIN_PASSWORD_LENGTH} characters.", err=True)
+            continue
+        again = click.prompt("  Same password again", hide_input=True, err=True)
+        if again != password:
+            click.echo("  The two entries differ. Let's try again.", err=True)
+            continue
+        return password
+    raise UserError(
+        f"no password set after {TRIES} tries: nothing was changed",
+        hint="run `jupyter-bootstrap init` again when ready",
+    )

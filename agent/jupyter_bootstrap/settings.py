@@ -1,0 +1,118 @@
+"""The user's choices: saved on the first run, reused by every later run, overridden (and
+saved again) by any flag given later."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.files import Owner, atomic_write, ensure_dir, read_bytes_or_none
+
+SCHEMA_VERSION = 1
+
+DISTRIBUTIONS = ("anaconda", "miniconda", "miniforge")
+APPS = ("notebook", "lab")
+ACCESS_MODES = ("public", "tunnel")
+KEY_TYPES = ("ec", "rsa")
+
+
+@dataclass
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    distribution: str = "anaconda"
+    prefix: Optional[str] = None
+    app: str = "notebook"
+    port: int = 8888
+    access: str = "public"
+    hostnames: list[str] = field(default_factory=list)
+    notebook_dir: Optional[str] = None
+    certfile: Optional[str] = None
+    keyfile: Optional[str] = None
+    key_type: str = "ec"
+    password_hash: Optional[str] = None
+    service_name: str = "jupyter"
+    no_service: bool = False
+    installer_url: Optional[str] = None
+    installer_sha256: Optional[str] = None
+    accept_anaconda_tos: bool = False
+
+    @property
+    def bind_ip(self) -> str:
+        return "127.0.0.1" if self.access == "tunnel" else "0.0.0.0"
+
+    @property
+    def own_certificate(self) -> bool:
+        """True when the user brought their own pair (e.g. certbot): we never overwrite it."""
+        return self.certfile is not None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Settings:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load(path: Path) -> Settings:
+    raw = read_bytes_or_none(path)
+    if raw is None:
+        return Settings()
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return _from_dict(data)
+    except (ValueError, TypeError) as error:
+        raise UserError(
+            f"{path} is not valid jupyter-bootstrap settings ({error})",
+            hint="fix it, or delete it and run `jupyter-bootstrap init` again with your flags",
+        ) from None
+
+
+def _from_dict(data: dict[str, Any]) -> Settings:
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ValueError(f"schema_version {version!r} is newer than this agent understands")
+    # Keys a later version added are dropped; keys an older version lacked take defaults.
+    known = {f.name for f in dataclasses.fields(Settings)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["schema_version"] = SCHEMA_VERSION
+    settings = Settings(**values)
+    _validate_types(settings)
+    return settings
+
+
+def _validate_types(settings: Settings) -> None:
+    for item in dataclasses.fields(settings):
+        value = getattr(settings, item.name)
+        default = item.default if item.default is not dataclasses.MISSING else None
+        if item.name == "hostnames":
+            if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+                raise ValueError("hostnames must be a list of strings")
+        elif value is not None and default is not None and type(value) is not type(default):
+            raise ValueError(f"{item.name} must be a {type(default).__name__}")
+    for name, allowed in (
+        ("distribution", DISTRIBUTIONS),
+        ("app", APPS),
+        ("access", ACCESS_MODES),
+        ("key_type", KEY_TYPES),
+    ):
+        if getattr(settings, name) not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+
+
+def save(path: Path, settings: Settings, owner: Optional[Owner] = None) -> bool:
+    """Write only when the content differs, so a no-op run leaves the file untouched."""
+    text = settings.to_json()
+    if read_bytes_or_none(path) == text.encode():
+        return False
+    ensure_dir(path.parent, 0o700, owner)
+    atomic_write(path, text, 0o600, owner)
+    return True

@@ -1,0 +1,63 @@
+"""What the user reads at the end: where to go, what to compare, what to check next."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jupyter_bootstrap.engine import Context, Report
+
+
+def browser_host(ctx: Context) -> str:
+    """The name to put in the URL: one the user chose, else the public name from instance
+    metadata, else an address of this machine."""
+    if ctx.settings.access == "tunnel":
+        return "localhost"
+    if ctx.settings.hostnames:
+        return ctx.settings.hostnames[0]
+    public = ctx.facts.public
+    if public is not None and public.names:
+        return public.names[0]
+    others = [n for n in ctx.facts.cert_names if n not in ("localhost", "127.0.0.1")]
+    return others[0] if others else "localhost"
+
+
+def url(ctx: Context) -> str:
+    return f"https://{browser_host(ctx)}:{ctx.settings.port}/"
+
+
+def print_summary(ctx: Context) -> None:
+    console = ctx.console
+    console.info()
+    console.heading("Jupyter is set up.")
+    console.info(f"  Open:        {url(ctx)}")
+    if ctx.facts.certificate is not None:
+        fingerprint = ctx.facts.certificate.fingerprint_sha256
+        console.info("  Certificate: self-signed; your browser will warn once. Compare its")
+        console.info("               SHA-256 fingerprint with:")
+        for start in range(0, len(fingerprint), 48):
+            console.info("               " + fingerprint[start : start + 48])
+    port = ctx.settings.port
+    if ctx.settings.access == "tunnel":
+        console.info(
+            f"  Access:      only through an SSH tunnel. In PuTTY: Connection > SSH > Tunnels, "
+            f"source port {port}, destination localhost:{port}, Add; then reconnect."
+        )
+    else:
+        console.info(
+            f"  Firewall:    the instance's security group must allow inbound TCP {port} "
+            "from your IP address (My IP), and nothing wider."
+        )
+    for note in ctx.facts.notes:
+        console.info(f"  Note:        {note}")
+    console.info("  Re-run `jupyter-bootstrap init` any time: it repairs whatever drifted.")
+
+
+def print_status_footer(ctx: Context, report: Report) -> None:
+    console = ctx.console
+    console.info()
+    if report.drifted:
+        names = ", ".join(o.step for o in report.drifted)
+        console.info(f"Drift found in: {names}. Run `jupyter-bootstrap init` to repair it.")
+    else:
+        console.info(f"All good. Jupyter: {url(ctx)}")
