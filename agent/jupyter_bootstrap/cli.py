@@ -372,11 +372,7 @@ def _report(message: str, hint: Optional[str], details: Optional[str], debug: bo
     if debug:
         traceback.print_exc()
     log = log_path()
-    if log and not hint:
-        hint = f"the log is {log}"
-    elif log:
-        hint = f"{hint} (log: {log})"
-    Console().error(message, hint, details)
+    Console().error(message, hint, details, str(log) if log else None)
 
 
 def main() -> None:

@@ -66,17 +66,28 @@ class Console:
         click.echo(click.style(text, bold=True))
 
     def warn(self, text: str) -> None:
-        for line in _wrap(text, 9):
-            click.echo(click.style("warning: ", fg="yellow", bold=True) + line, err=True)
+        self._labelled("warning: ", text, "yellow", err=True)
 
     def error(
-        self, message: str, hint: Optional[str] = None, details: Optional[str] = None
+        self,
+        message: str,
+        hint: Optional[str] = None,
+        details: Optional[str] = None,
+        log: Optional[str] = None,
     ) -> None:
-        """The one line that says what went wrong, then what to do next."""
-        click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+        """What went wrong, then what to do next, then where the full story is."""
+        self._labelled("error: ", message, "red", err=True)
         if details:
             for line in details.splitlines():
                 click.echo("  | " + line[: WIDTH - 4], err=True)
         if hint:
-            for line in _wrap(hint, 7):
-                click.echo("  try: " + line, err=True)
+            self._labelled("  try: ", hint, None, err=True)
+        if log:
+            self._labelled("  log: ", log, None, err=True)
+
+    @staticmethod
+    def _labelled(label: str, text: str, colour: Optional[str], err: bool = False) -> None:
+        lines = _wrap(text, len(label))
+        click.echo(click.style(label, fg=colour, bold=colour is not None) + lines[0], err=err)
+        for line in lines[1:]:
+            click.echo(" " * len(label) + line, err=err)

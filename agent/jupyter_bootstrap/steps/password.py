@@ -12,7 +12,7 @@ from jupyter_bootstrap.jupyter_hash import HashKind
 ASK = "ask for a password"
 
 WEAK_WARNING = (
-    "the configured password hash is an old salted SHA hash, quick to brute-force; "
+    "the configured password hash is weak (an old salted SHA hash, quick to brute-force); "
     "run `jupyter-bootstrap init --reset-password` to replace it with argon2"
 )
 

@@ -1,0 +1,81 @@
+"""The rendered config, loaded by a real Jupyter Server: TLS verifies against the generated
+certificate and the password login works (and a wrong one does not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import invoke
+from tests.support.jupyter_server import free_port, login, running_server
+
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def configured(home: Path, jupyter_prefix: Path) -> tuple[Path, int]:
+    port = free_port()
+    result = invoke(
+        "init",
+        "--prefix",
+        str(jupyter_prefix),
+        "--port",
+        str(port),
+        "--no-service",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    return home, port
+
+
+def test_real_server_serves_https_and_enforces_the_password(
+    configured: tuple[Path, int], jupyter_prefix: Path
+) -> None:
+    home, port = configured
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    certfile = home / "certs" / "mycert.pem"
+    with running_server(jupyter_prefix, config, home, port, certfile) as base:
+        # TLS verifies against our certificate for the name "localhost".
+        api = requests.get(f"{base}/api", verify=str(certfile), timeout=10)
+        assert api.status_code == 200
+        assert "version" in api.json()
+
+        anonymous = requests.get(f"{base}/api/contents", verify=str(certfile), timeout=10)
+        assert anonymous.status_code == 403
+
+        status, session = login(base, PASSWORD, certfile)
+        assert status == 302
+        contents = session.get(f"{base}/api/contents", verify=str(certfile), timeout=10)
+        assert contents.status_code == 200
+
+        wrong_status, wrong_session = login(base, "not the password", certfile)
+        assert wrong_status == 401
+        after = wrong_session.get(f"{base}/api/contents", verify=str(certfile), timeout=10)
+        assert after.status_code == 403
+
+        # Only HTTPS is served: a plain-HTTP request to the port fails.
+        plain = f"http://127.0.0.1:{port}/api"
+        with pytest.raises(requests.RequestException):
+            answer = requests.get(plain, timeout=5)
+            answer.raise_for_status()
+
+
+def test_certificate_does_not_verify_for_a_name_it_lacks(
+    configured: tuple[Path, int], jupyter_prefix: Path
+) -> None:
+    home, port = configured
+    certfile = home / "certs" / "mycert.pem"
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    # Same server, but the system CAs do not know our self-signed certificate.
+    with running_server(jupyter_prefix, config, home, port, certfile):
+        error = None
+        try:
+            requests.get(f"https://127.0.0.1:{port}/api", verify=True, timeout=10)
+        except requests.exceptions.SSLError as raised:
+            error = raised
+        assert error is not None

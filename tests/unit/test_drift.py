@@ -1,0 +1,109 @@
+"""Each kind of drift is seen by `status` (exit 3) and repaired by `init`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import invoke
+from tests.support.metadata_server import metadata_service
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def converged(home: Path, jupyter_prefix: Path) -> Path:
+    result = invoke(
+        "init",
+        "--prefix",
+        str(jupyter_prefix),
+        "--no-service",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert invoke("status").exit_code == 0
+    return home
+
+
+def assert_drift_then_repair(expect_in_status: str, changed_step: str) -> None:
+    status = invoke("status")
+    assert status.exit_code == 3, status.output
+    # Lines are wrapped at 100 columns (long paths too): compare without whitespace.
+    assert "".join(expect_in_status.split()) in "".join(status.output.split())
+    repair = invoke("init")
+    assert repair.exit_code == 0, repair.output
+    assert f"{changed_step:<12} changed" in repair.output
+    assert invoke("status").exit_code == 0
+
+
+def test_deleted_key_is_regenerated(converged: Path) -> None:
+    old_cert = (converged / "certs" / "mycert.pem").read_bytes()
+    (converged / "certs" / "mycert.key").unlink()
+    assert_drift_then_repair("mycert.key is missing or unreadable", "certificate")
+    assert (converged / "certs" / "mycert.pem").read_bytes() != old_cert
+
+
+def test_changed_hostname_renews_the_certificate(converged: Path) -> None:
+    settings = converged / ".config" / "jupyter-bootstrap" / "settings.json"
+    data = json.loads(settings.read_text())
+    data["hostnames"] = ["new-name.example.org"]
+    settings.write_text(json.dumps(data))
+    assert_drift_then_repair("does not cover new-name.example.org", "certificate")
+
+
+def test_changed_public_ip_renews_the_certificate(
+    converged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with metadata_service(
+        public_ipv4="203.0.113.7", public_hostname="ec2-203-0-113-7.example.com"
+    ) as imds:
+        monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", imds.url)
+        assert_drift_then_repair(
+            "does not cover ec2-203-0-113-7.example.com, 203.0.113.7", "certificate"
+        )
+        assert "PUT /latest/api/token" in imds.requests
+        result = invoke("init")
+        assert "https://ec2-203-0-113-7.example.com:8888/" in result.output
+        imds.items["public-ipv4"] = "198.51.100.9"  # stop/start gave a new address
+        assert_drift_then_repair("does not cover 198.51.100.9", "certificate")
+
+
+def test_edited_managed_line_is_restored_and_user_lines_kept(converged: Path) -> None:
+    config = converged / ".jupyter" / "jupyter_server_config.py"
+    text = config.read_text().replace("c.ServerApp.port = 8888", "c.ServerApp.port = 9999")
+    config.write_text(text + "c.ServerApp.terminals_enabled = False  # mine\n")
+    assert_drift_then_repair("differs from the settings", "config")
+    repaired = config.read_text()
+    assert "c.ServerApp.port = 8888" in repaired and "9999" not in repaired
+    assert repaired.endswith("c.ServerApp.terminals_enabled = False  # mine\n")
+    assert not list(config.parent.glob("*.bak-*"))  # nothing outside the block changed
+
+
+def test_conflicting_json_keys_move_out(converged: Path) -> None:
+    json_path = converged / ".jupyter" / "jupyter_server_config.json"
+    original = {
+        "IdentityProvider": {"hashed_password": "sha1:abc:" + "0" * 40},
+        "ServerApp": {"port": 9999, "terminals_enabled": False},
+        "LabApp": {"collaborative": True},
+    }
+    json_path.write_text(json.dumps(original))
+    assert_drift_then_repair("overrides IdentityProvider.hashed_password", "config")
+    assert json.loads(json_path.read_text()) == {
+        "ServerApp": {"terminals_enabled": False},
+        "LabApp": {"collaborative": True},
+    }
+    backups = list(json_path.parent.glob("jupyter_server_config.json.bak-*"))
+    assert len(backups) == 1 and json.loads(backups[0].read_text()) == original
+
+
+def test_loose_key_mode_is_fixed_without_a_new_certificate(converged: Path) -> None:
+    key = converged / "certs" / "mycert.key"
+    cert = converged / "certs" / "mycert.pem"
+    before = cert.read_bytes()
+    key.chmod(0o644)
+    assert_drift_then_repair("mode 644, should be 600", "certificate")
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert cert.read_bytes() == before

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from jupyter_bootstrap import certs, jupyter_hash
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.hostnames import parse_hostname
+from jupyter_bootstrap.jupyter_hash import HashKind
+
+
+def test_hash_is_jupyters_argon2_format_and_verifies() -> None:
+    hashed = jupyter_hash.hash_password("s3cret-pass")
+    assert hashed.startswith("argon2:$argon2id$v=19$m=10240,t=10,p=8$")
+    assert jupyter_hash.verify(hashed, "s3cret-pass")
+    assert not jupyter_hash.verify(hashed, "other")
+    assert jupyter_hash.kind(hashed) is HashKind.ARGON2
+
+
+def test_hash_is_accepted_by_jupyter_server() -> None:
+    auth = pytest.importorskip("jupyter_server.auth")
+    hashed = jupyter_hash.hash_password("s3cret-pass")
+    assert auth.passwd_check(hashed, "s3cret-pass")
+    assert jupyter_hash.verify(auth.passwd("abc12345"), "abc12345")
+    legacy = auth.passwd("abc12345", algorithm="sha1")
+    assert jupyter_hash.kind(legacy) is HashKind.LEGACY
+    assert jupyter_hash.verify(legacy, "abc12345")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "argon2:",
+        "argon2:$argon2id$v=19$m=10240,t=10,p=8$abc",
+        "argon2:not-a-hash",
+        "sha1:salt",
+        "sha1:salt:zz",
+        "md99:salt:abcd",
+        "sha1::" + "a" * 40,
+        "plaintext-password",
+    ],
+)
+def test_malformed_hashes_are_invalid_and_never_raise(bad: str) -> None:
+    assert jupyter_hash.kind(bad) is HashKind.INVALID
+    assert jupyter_hash.verify(bad, "anything") is False
+
+
+@pytest.mark.parametrize("key_type", ["ec", "rsa"])
+def test_self_signed_certificate_profile(key_type: str) -> None:
+    names = ["ec2-3-8-1-2.compute.amazonaws.com", "localhost", "127.0.0.1", "10.0.0.5"]
+    now = certs.utc_now()
+    key_pem, cert_pem = certs.self_signed(names, key_type, now)
+    assert key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS8, unencrypted
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    assert cert.version is x509.Version.v3
+    assert cert.signature_hash_algorithm is not None
+    assert cert.signature_hash_algorithm.name == "sha256"
+    key_class = ec.EllipticCurvePublicKey if key_type == "ec" else rsa.RSAPublicKey
+    assert isinstance(cert.public_key(), key_class)
+    days = (cert.not_valid_after_utc - now).days
+    assert 364 <= days <= 365
+    ext = cert.extensions
+    assert ext.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    usage = ext.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.key_cert_sign
+    eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    ext.get_extension_for_class(x509.SubjectKeyIdentifier)
+    info = certs.inspect(cert_pem, key_pem)
+    assert info.key_matches
+    assert info.covers(names) == []
+    assert info.covers(["other.example.com", "10.0.0.6"]) == ["other.example.com", "10.0.0.6"]
+    assert len(info.fingerprint_sha256.split(":")) == 32
+
+
+def test_mismatched_pair_and_garbage_are_detected() -> None:
+    now = certs.utc_now()
+    key_a, cert_a = certs.self_signed(["localhost"], "ec", now)
+    key_b, _ = certs.self_signed(["localhost"], "ec", now)
+    assert not certs.inspect(cert_a, key_b).key_matches
+    with pytest.raises(certs.BadCertificate):
+        certs.inspect(b"not a cert", key_a)
+    with pytest.raises(certs.BadCertificate):
+        certs.inspect(cert_a, b"not a key")
+    old = now - datetime.timedelta(days=400)
+    _, expired = certs.self_signed(["localhost"], "ec", old)
+    assert certs.inspect(expired, key_a).not_after < now
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Example.COM.", "example.com"),
+        (
+            "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com",
+            "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com",
+        ),
+        ("3.8.1.2", "3.8.1.2"),
+        ("::1", "::1"),
+    ],
+)
+def test_hostnames_are_normalised(raw: str, expected: str) -> None:
+    assert parse_hostname(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "a b", "-x.com", "x_y.com", "evil'\nimport os", 'a"b', "1.2.3.999", "a" * 64]
+)
+def test_bad_hostnames_are_refused(bad: str) -> None:
+    with pytest.raises(UserError):
+        parse_hostname(bad)

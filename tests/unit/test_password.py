@@ -1,0 +1,113 @@
+"""Password: prompts, stdin, given hashes, adoption of an existing one, the password command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jupyter_bootstrap import cli, jupyter_hash
+from jupyter_bootstrap.jupyter_hash import HashKind
+from tests.conftest import invoke
+from tests.support.tree import snapshot
+
+
+def saved_hash(home: Path) -> str:
+    data = json.loads((home / ".config" / "jupyter-bootstrap" / "settings.json").read_text())
+    return str(data["password_hash"])
+
+
+@pytest.fixture
+def tty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+
+
+def test_prompt_reasks_on_mismatch_and_short(home: Path, jupyter_prefix: Path, tty: None) -> None:
+    answers = "short\nlong-enough-1\ndifferent-22\nlong-enough-1\nlong-enough-1\n"
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Too short" in result.stderr and "differ" in result.stderr
+    assert jupyter_hash.verify(saved_hash(home), "long-enough-1")
+    assert "long-enough-1" not in result.output
+
+
+def test_three_failed_tries_write_nothing(home: Path, jupyter_prefix: Path, tty: None) -> None:
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input="a\nb\nc\n")
+    assert result.exit_code == 2
+    assert "no password set after 3 tries" in result.stderr
+    assert snapshot(home) == {}
+
+
+def test_interrupt_at_the_prompt_writes_nothing(
+    home: Path, jupyter_prefix: Path, tty: None
+) -> None:
+    # End of input at the hidden prompt is what click turns Ctrl-C into as well (Abort).
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input="")
+    assert result.exit_code == 130
+    assert snapshot(home) == {}
+
+
+def test_no_tty_and_no_option_names_both(home: Path, jupyter_prefix: Path) -> None:
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service")
+    assert result.exit_code == 2
+    assert "--password-stdin" in result.stderr and "--password-hash" in result.stderr
+    assert snapshot(home) == {}
+
+
+def test_stdin_too_short_is_refused(home: Path, jupyter_prefix: Path) -> None:
+    result = invoke(
+        "init", "--prefix", str(jupyter_prefix), "--no-service", "--password-stdin", input="abc\n"
+    )
+    assert result.exit_code == 2 and "at least 8" in result.stderr
+    assert snapshot(home) == {}
+
+
+def test_given_hash_is_stored(home: Path, jupyter_prefix: Path) -> None:
+    hashed = jupyter_hash.hash_password("made-elsewhere")
+    result = invoke(
+        "init", "--prefix", str(jupyter_prefix), "--no-service", "--password-hash", hashed
+    )
+    assert result.exit_code == 0, result.output
+    assert saved_hash(home) == hashed
+    assert repr(hashed) in (home / ".jupyter" / "jupyter_server_config.py").read_text()
+
+
+def test_seed_tutorial_sha1_hash_is_kept_and_reported_weak(
+    home: Path, jupyter_prefix: Path
+) -> None:
+    from jupyter_server.auth import passwd
+
+    legacy = passwd("old-password", algorithm="sha1")
+    notebook_config = home / ".jupyter" / "jupyter_notebook_config.py"
+    notebook_config.parent.mkdir()
+    notebook_config.write_text(f"c = get_config()\nc.NotebookApp.password = u'{legacy}'\n")
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service")
+    assert result.exit_code == 0, result.output
+    assert "kept the password already in the Jupyter config" in " ".join(result.output.split())
+    assert saved_hash(home) == legacy
+    status = invoke("status")
+    assert status.exit_code == 0
+    assert "weak" in status.stderr and "--reset-password" in " ".join(status.stderr.split())
+
+    reset = invoke("init", "--reset-password", "--password-stdin", input="a-new-password\n")
+    assert reset.exit_code == 0, reset.output
+    assert jupyter_hash.kind(saved_hash(home)) is HashKind.ARGON2
+    assert invoke("init").exit_code == 0  # and a plain re-run does not ask again
+
+
+def test_password_command_changes_the_hash(home: Path, jupyter_prefix: Path) -> None:
+    assert invoke("password", "--password-stdin", input="whatever1\n").exit_code == 2
+    invoke(
+        "init",
+        "--prefix",
+        str(jupyter_prefix),
+        "--no-service",
+        "--password-stdin",
+        input="first-password\n",
+    )
+    result = invoke("password", "--password-stdin", input="second-password\n")
+    assert result.exit_code == 0, result.output
+    assert jupyter_hash.verify(saved_hash(home), "second-password")
+    config = (home / ".jupyter" / "jupyter_server_config.py").read_text()
+    assert repr(saved_hash(home)) in config
