@@ -1,0 +1,70 @@
+"""Fixtures that boot real systemd instances (see instance.py for how and what they cost).
+
+Every fixture here skips the test when this machine cannot boot an instance (not root, no
+debootstrap/unshare/nsenter, no cgroup2), and fails it instead when
+JUPYTER_BOOTSTRAP_REQUIRE_E2E=1, as CI sets it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# instance.py sits beside this file; make it importable under any --import-mode (the
+# default "prepend" mode already does this, "importlib" does not).
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from instance import (
+    InstanceFactory,
+    SystemdInstance,
+    base_tarball,
+    ensure_prerequisites,
+)
+
+
+@pytest.fixture(scope="session")
+def systemd_instance_factory() -> Iterator[InstanceFactory]:
+    """Make fresh, booted instances on demand; all of them are shut down after the session."""
+    ensure_prerequisites()
+    tarball = base_tarball()  # built once (about a minute), cached between sessions
+    made: list[SystemdInstance] = []
+
+    def make() -> SystemdInstance:
+        instance = SystemdInstance(tarball=tarball)
+        made.append(instance)
+        instance.start()
+        return instance
+
+    try:
+        yield make
+    finally:
+        errors = []
+        for instance in made:
+            try:
+                instance.shutdown()
+            except Exception as exc:  # shut the others down anyway, report at the end
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def systemd_instance(systemd_instance_factory: InstanceFactory) -> SystemdInstance:
+    """One booted instance shared by the whole session (tests may change it: mind order)."""
+    return systemd_instance_factory()
+
+
+@pytest.fixture
+def fresh_systemd_instance(
+    systemd_instance_factory: InstanceFactory,
+) -> Iterator[SystemdInstance]:
+    """A booted instance of its own for one test, like a just-launched cloud instance."""
+    instance = systemd_instance_factory()
+    try:
+        yield instance
+    finally:
+        instance.shutdown()
