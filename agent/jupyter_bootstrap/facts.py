@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.certs import CertificateInfo
+    from jupyter_bootstrap.conda import CondaInstall
     from jupyter_bootstrap.public_address import PublicAddress
 
 
@@ -46,6 +47,7 @@ class JupyterInstall:
 class Facts:
     os: Optional[OsInfo] = None
     arch: Optional[str] = None
+    conda: Optional[CondaInstall] = None  # the prefix the conda step found or installed
     jupyter: Optional[JupyterInstall] = None
     config_file: Optional[Path] = None
     certfile: Optional[Path] = None
@@ -54,4 +56,7 @@ class Facts:
     cert_names: list[str] = field(default_factory=list)
     public: Optional[PublicAddress] = None
     password_set_this_run: bool = False
+    # time.monotonic() when the service step (re)started the server in this run: the health
+    # check then waits for it to come up instead of reporting it down.
+    service_started_at: Optional[float] = None
     notes: list[str] = field(default_factory=list)  # lines for the final summary

@@ -1,0 +1,277 @@
+"""Which conda installer to fetch, and the sha256 it must have.
+
+The hash is pinned here, given by the user (--installer-sha256) or read from the publisher's
+own listing (Anaconda's and Miniconda's index pages, Miniforge's `<asset>.sha256`). When
+none of these yields one the install stops: an unverified installer is never run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Callable, Optional
+from urllib.parse import unquote, urlsplit
+
+from jupyter_bootstrap.errors import StepFailed, UserError
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# The seed tutorial's distribution at a version whose hash facts.md records.
+ANACONDA_VERSION = "2024.10-1"
+
+# Installers are immutable once published under a versioned name, so a pinned hash holds
+# for that name on any mirror. "latest" names change content and are never pinned.
+PINNED_SHA256 = {
+    "Anaconda3-2024.10-1-Linux-x86_64.sh": (
+        "3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8"
+    ),
+    "Anaconda3-2023.09-0-Linux-x86_64.sh": (
+        "6c8a4abb36fbb711dc055b7049a23bbfd61d356de9468b41c5140f8a11abd851"
+    ),
+    "Anaconda3-2023.09-0-Linux-aarch64.sh": (
+        "69ee26361c1ec974199bce5c0369e3e9a71541de7979d2b9cfa4af556d1ae0ea"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Where a distribution's installers live; `env` overrides the base URL (a mirror, or
+    a loopback server in the tests)."""
+
+    env: str
+    default_url: str
+    sidecar_hashes: bool  # True: `<asset>.sha256` beside each file; False: index page
+
+
+PUBLISHERS = {
+    "anaconda": Publisher(
+        "JUPYTER_BOOTSTRAP_ANACONDA_ARCHIVE_URL", "https://repo.anaconda.com/archive/", False
+    ),
+    "miniconda": Publisher(
+        "JUPYTER_BOOTSTRAP_MINICONDA_URL", "https://repo.anaconda.com/miniconda/", False
+    ),
+    "miniforge": Publisher(
+        "JUPYTER_BOOTSTRAP_MINIFORGE_URL",
+        "https://github.com/conda-forge/miniforge/releases/latest/download/",
+        True,
+    ),
+}
+
+# For the free-space check: the installer when the server does not say its size, and the
+# installed prefix (Anaconda asks for 5 GB in all; the small ones grow with Jupyter).
+DOWNLOAD_ESTIMATE = {"anaconda": 1100 * MiB, "miniconda": 160 * MiB, "miniforge": 110 * MiB}
+INSTALL_ESTIMATE = {"anaconda": 4 * GiB, "miniconda": 800 * MiB, "miniforge": 800 * MiB}
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,200}")
+
+
+@dataclass(frozen=True)
+class Installer:
+    distribution: str
+    url: str
+    filename: str  # the name in the download cache
+    sha256: Optional[str]  # known without asking the network (pinned or given)
+    hash_url: Optional[str]  # where the publisher lists the hash, when not known
+
+    @property
+    def download_estimate(self) -> int:
+        return DOWNLOAD_ESTIMATE.get(self.distribution, DOWNLOAD_ESTIMATE["anaconda"])
+
+    @property
+    def install_estimate(self) -> int:
+        return INSTALL_ESTIMATE.get(self.distribution, INSTALL_ESTIMATE["anaconda"])
+
+
+def default_filename(distribution: str, arch: str) -> str:
+    if distribution == "anaconda":
+        return f"Anaconda3-{ANACONDA_VERSION}-Linux-{arch}.sh"
+    if distribution == "miniconda":
+        return f"Miniconda3-latest-Linux-{arch}.sh"
+    return f"Miniforge3-Linux-{arch}.sh"
+
+
+def base_url(distribution: str, environ: Mapping[str, str]) -> str:
+    publisher = PUBLISHERS[distribution]
+    url = environ.get(publisher.env) or publisher.default_url
+    return url if url.endswith("/") else url + "/"
+
+
+def choose(
+    distribution: str,
+    arch: str,
+    environ: Mapping[str, str],
+    url: Optional[str] = None,
+    sha256: Optional[str] = None,
+) -> Installer:
+    """The installer for this distribution and machine, or the user's own (`url`)."""
+    if url:
+        if not sha256:
+            raise UserError(
+                "an installer URL is set without its sha256: refusing to run an unverified file",
+                hint="pass --installer-sha256 HEX together with --installer-url URL",
+            )
+        return Installer(distribution, url, cache_name(url, sha256), sha256, None)
+    filename = default_filename(distribution, arch)
+    location = base_url(distribution, environ) + filename
+    pinned = PINNED_SHA256.get(filename)
+    if pinned:
+        return Installer(distribution, location, filename, pinned, None)
+    if PUBLISHERS[distribution].sidecar_hashes:
+        return Installer(distribution, location, filename, None, location + ".sha256")
+    return Installer(distribution, location, filename, None, base_url(distribution, environ))
+
+
+def cache_name(url: str, sha256: str) -> str:
+    """The URL's file name when it is a plain one, else a name made from the hash."""
+    name = posixpath.basename(unquote(urlsplit(url).path))
+    if _SAFE_NAME.fullmatch(name):
+        return name
+    return f"installer-{sha256.strip().lower()[:16]}.sh"
+
+
+def distribution_of(filename: str) -> Optional[str]:
+    """The distribution an installer's file name announces (for --installer-url)."""
+    lowered = filename.lower()
+    for prefix, distribution in (
+        ("anaconda", "anaconda"),
+        ("miniconda", "miniconda"),
+        ("miniforge", "miniforge"),
+        ("mambaforge", "miniforge"),
+    ):
+        if lowered.startswith(prefix):
+            return distribution
+    return None
+
+
+def is_sha256(text: str) -> bool:
+    return bool(_SHA256.fullmatch(text.strip()))
+
+
+TextFetcher = Callable[[str], str]
+
+
+def find_sha256(installer: Installer, fetch: TextFetcher) -> str:
+    """The hash the download must match; StepFailed (fail closed) when none can be had."""
+    if installer.sha256:
+        return installer.sha256.strip().lower()
+    if installer.hash_url is None:  # choose() always sets one of the two
+        raise StepFailed(f"no sha256 known for {installer.filename}")
+    try:
+        text = fetch(installer.hash_url)
+    except StepFailed as error:
+        why = f"could not read {installer.hash_url} ({error.message})"
+        raise _no_hash(installer, why) from error
+    if installer.hash_url.endswith(".sha256"):
+        found = parse_sha256_file(text, installer.filename)
+    else:
+        found = parse_index(text).get(installer.filename)
+    if found is None:
+        raise _no_hash(installer, f"{installer.hash_url} lists no sha256 for it")
+    return found
+
+
+def _no_hash(installer: Installer, why: str) -> StepFailed:
+    return StepFailed(
+        f"no sha256 for {installer.filename}: {why}; refusing to install an unverified file",
+        hint="run again later, or pass --installer-url URL --installer-sha256 HEX with a "
+        "hash from a source you trust",
+    )
+
+
+def parse_sha256_file(text: str, filename: str) -> Optional[str]:
+    """`<hex>  <name>` (sha256sum's format) or a bare `<hex>`. A line naming another file
+    is not a hash for ours."""
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or not is_sha256(parts[0]):
+            continue
+        named = posixpath.basename(parts[1].lstrip("*")) if len(parts) > 1 else filename
+        if named == filename:
+            return parts[0].lower()
+    return None
+
+
+class _TableParser(HTMLParser):
+    """Collects every table row as cells of (text, link target, is-header)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[tuple[str, Optional[str], bool]]] = []
+        self._row: Optional[list[tuple[str, Optional[str], bool]]] = None
+        self._cell: Optional[list[str]] = None
+        self._href: Optional[str] = None
+        self._header = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
+        if tag == "tr":
+            self._close_row()
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._close_cell()
+            self._cell, self._href, self._header = [], None, tag == "th"
+        elif tag == "a" and self._cell is not None and self._href is None:
+            self._href = dict(attrs).get("href")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self._close_cell()
+        elif tag in ("tr", "table"):
+            self._close_row()
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._close_row()
+
+    def _close_cell(self) -> None:
+        if self._cell is not None and self._row is not None:
+            self._row.append(("".join(self._cell).strip(), self._href, self._header))
+        self._cell = None
+
+    def _close_row(self) -> None:
+        self._close_cell()
+        if self._row:
+            self.rows.append(self._row)
+        self._row = None
+
+
+def parse_index(html: str) -> dict[str, str]:
+    """File name -> sha256 from an index page's table (Anaconda's archive and Miniconda's
+    pages: Filename | Size | Last Modified | SHA256). The SHA256 column is found by its
+    header; without one, a cell that is 64 hex digits is taken."""
+    parser = _TableParser()
+    parser.feed(html)
+    parser.close()
+    hashes: dict[str, str] = {}
+    column: Optional[int] = None
+    for row in parser.rows:
+        titles = [text.lower() for text, _, _ in row]
+        if "sha256" in titles:
+            column = titles.index("sha256")
+            continue
+        if any(header for _, _, header in row):
+            continue
+        name = _row_filename(row)
+        cells = [text for text, _, _ in row]
+        in_column = column is not None and column < len(cells)
+        candidates = [cells[column]] if column is not None and in_column else cells
+        value = next((c for c in candidates if is_sha256(c)), None)
+        if name and value:
+            hashes[name] = value.lower()
+    return hashes
+
+
+def _row_filename(row: list[tuple[str, Optional[str], bool]]) -> Optional[str]:
+    for _, href, _ in row:
+        if href:
+            return posixpath.basename(unquote(urlsplit(href).path)) or None
+    return row[0][0] if row and row[0][0] else None

@@ -1,0 +1,173 @@
+"""Conda: a working conda base install at the prefix. When there is none, the installer is
+downloaded (verified, resumable), run in batch mode, and deleted again; a broken install
+is repaired with the installer's -u. Someone else's directory is never touched."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+from jupyter_bootstrap import conda, conda_installers, download
+from jupyter_bootstrap.account import Account
+from jupyter_bootstrap.conda import CondaInstall, PrefixState
+from jupyter_bootstrap.conda_installers import Installer
+from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.errors import StepFailed, UserError
+from jupyter_bootstrap.files import Owner, ensure_dir
+from jupyter_bootstrap.run import run
+
+# Anaconda unpacks some 4 GB; on a small instance with a slow disk that takes a while.
+INSTALL_TIMEOUT = 3600
+
+
+def _installer(ctx: Context) -> Installer:
+    arch = ctx.facts.arch or platform.machine()
+    return conda_installers.choose(
+        ctx.settings.distribution,
+        arch,
+        os.environ,
+        ctx.settings.installer_url,
+        ctx.settings.installer_sha256,
+    )
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _writable_by(account: Account, directory: Path) -> bool:
+    if account.is_current:
+        return os.access(directory, os.W_OK | os.X_OK)
+    info = directory.stat()
+    if info.st_uid == account.uid:
+        return info.st_mode & 0o300 == 0o300
+    return info.st_mode & 0o003 == 0o003
+
+
+def _refuse(found: CondaInstall) -> UserError:
+    prefix = found.prefix
+    if found.state is PrefixState.CONDA_ENV:
+        return UserError(
+            f"{prefix} is a conda environment without Jupyter, not a base install: left untouched",
+            hint=f"pass --prefix with the base install (e.g. ~/miniconda3), or install "
+            f"Jupyter into it yourself: conda install -p {prefix} notebook",
+        )
+    return UserError(
+        f"{prefix} exists and is not a conda install ({found.problem}): left untouched",
+        hint="move it out of the way, or choose another place with --prefix DIR",
+    )
+
+
+class CondaStep:
+    name = "conda"
+    title = "conda distribution"
+
+    def check(self, ctx: Context) -> Status:
+        found = conda.locate(ctx.settings, ctx.paths, os.environ)
+        ctx.facts.conda = found
+        prefix = found.prefix
+        via = f" (via {found.found_by})" if found.found_by.startswith(("$", "conda ")) else ""
+        if found.state is PrefixState.READY:
+            return Status.good(found.describe() + via)
+        if found.state is PrefixState.OTHER_JUPYTER:
+            return Status.good(f"{prefix}: {found.state.value}, used as it is")
+        if not found.state.installable:
+            raise _refuse(found)
+        target = prefix if found.state is not PrefixState.ABSENT else _nearest_existing(prefix)
+        if not _writable_by(ctx.account, target):
+            raise UserError(
+                f"cannot install conda into {prefix}: {target} is not writable by "
+                f"{ctx.account.name}",
+                hint=f"keep the default prefix in your home, or make it yours first: "
+                f"sudo install -d -o {ctx.account.name} {prefix}",
+            )
+        filename = _installer(ctx).filename
+        if found.state is PrefixState.BROKEN:
+            return Status.drift(
+                f"{found.label} in {prefix} is broken: {found.problem}",
+                f"repair it with {filename} -u",
+            )
+        return Status.drift(
+            f"no conda in {prefix}", f"download {filename} and install it into {prefix}"
+        )
+
+    def apply(self, ctx: Context, found: Status) -> str:
+        target = ctx.facts.conda
+        if target is None:  # check() always sets it
+            raise StepFailed("the conda check did not run")
+        installer = _installer(ctx)
+        dest = ctx.paths.download_dir / installer.filename
+        _check_space(installer, dest, target.prefix)  # before anything is fetched
+        sha256 = conda_installers.find_sha256(installer, download.fetch_text)
+        fetched = self._download(ctx, installer, sha256, dest)
+        self._install(ctx, fetched.path, target)
+        installed = conda.inspect_prefix(target.prefix, target.found_by, target.distribution)
+        if installed.state is not PrefixState.READY:
+            raise StepFailed(
+                f"the installer finished but {target.prefix} is not a working conda: "
+                f"{installed.problem}",
+                hint="read the installer's output in the log; then run init again",
+            )
+        if not ctx.options.keep_installer:
+            fetched.path.unlink(missing_ok=True)
+        ctx.facts.conda = installed
+        ctx.settings.prefix = str(target.prefix)
+        ctx.save_settings()
+        verb = "repaired" if target.state is PrefixState.BROKEN else "installed"
+        cached = ", from the cache" if fetched.reused else ""
+        return f"{verb} {installed.describe()} ({installer.filename}, sha256 verified{cached})"
+
+    def _download(
+        self, ctx: Context, installer: Installer, sha256: str, dest: Path
+    ) -> download.DownloadResult:
+        ensure_dir(dest.parent, 0o700, ctx.account.owner)
+        ctx.console.info(f"Downloading {installer.url}")
+        progress = download.progress_for(sys.stdout, installer.filename)
+        result = download.download_verified(installer.url, dest, sha256, progress=progress)
+        _hand_over(result.path, ctx.account.owner)
+        return result
+
+    def _install(self, ctx: Context, installer_path: Path, target: CondaInstall) -> None:
+        argv = ["bash", str(installer_path), "-b", "-p", str(target.prefix)]
+        if target.state is not PrefixState.ABSENT:
+            # Repair a broken install; an empty directory also counts as "exists" to it.
+            argv.append("-u")
+        ctx.console.info(f"Installing into {target.prefix} (this takes a few minutes)")
+        run(
+            conda.as_account(ctx.account, argv),
+            timeout=INSTALL_TIMEOUT,
+            env=conda.account_env(ctx.account),
+            cwd=ctx.account.home,
+            what=f"the installer {installer_path.name}",
+            hint="its last lines are above and all of it is in the log; fix the cause and "
+            "run init again (the verified installer is kept, a half-done prefix is repaired)",
+        )
+
+
+def _check_space(installer: Installer, dest: Path, prefix: Path) -> None:
+    """Refuse before the download rather than fail half-way through the install."""
+    part = dest.with_name(dest.name + ".part")
+    if dest.exists():
+        to_fetch = 0
+    else:
+        size = download.remote_size(installer.url) or installer.download_estimate
+        to_fetch = max(0, size - (part.stat().st_size if part.exists() else 0))
+    cache_fs = _nearest_existing(dest.parent)
+    prefix_fs = _nearest_existing(prefix)
+    what = f"{installer.filename} and its install into {prefix}"
+    if cache_fs.stat().st_dev == prefix_fs.stat().st_dev:
+        download.ensure_free_space(prefix_fs, to_fetch + installer.install_estimate, what)
+        return
+    download.ensure_free_space(cache_fs, to_fetch, f"downloading {installer.filename}")
+    download.ensure_free_space(prefix_fs, installer.install_estimate, f"installing into {prefix}")
+
+
+def _hand_over(path: Path, owner: Owner) -> None:
+    # Fetched by root for the login user (cloud-init, --user): the user's cache holds files
+    # the user owns, so a later run as that user can reuse or delete them.
+    if os.geteuid() == 0 and os.stat(path).st_uid != owner.uid:
+        os.chown(path, owner.uid, owner.gid)
