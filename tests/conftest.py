@@ -57,10 +57,27 @@ def jupyter_prefix() -> Path:
     return prefix
 
 
+PASSWORD = "correct horse battery"
+
+
 def invoke(*args: str, input: str | None = None) -> Result:
     from jupyter_bootstrap.cli import cli
 
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def init_files_only(prefix: Path, *flags: str, password: str = PASSWORD) -> Result:
+    """`init` with the password on stdin and no systemd: the files, the whole files and
+    nothing but the files."""
+    return invoke(
+        "init",
+        "--prefix",
+        str(prefix),
+        "--no-service",
+        "--password-stdin",
+        *flags,
+        input=password + "\n",
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import invoke
+from tests.conftest import PASSWORD, init_files_only
 from tests.support.jupyter_server import free_port, login, running_server
-
-PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.integration
 
@@ -19,16 +17,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def configured(home: Path, jupyter_prefix: Path) -> tuple[Path, int]:
     port = free_port()
-    result = invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--port",
-        str(port),
-        "--no-service",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    result = init_files_only(jupyter_prefix, "--port", str(port))
     assert result.exit_code == 0, result.output
     return home, port
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap import certs
-from tests.conftest import invoke
+from tests.conftest import init_files_only
 
 pytestmark = pytest.mark.integration
 
@@ -45,19 +45,14 @@ def test_hostile_paths_stay_literal(
     key, cert = certs.self_signed(["localhost"], "ec", certs.utc_now())
     (own / "c.pem").write_bytes(cert)
     (own / "k.pem").write_bytes(key)
-    result = invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--no-service",
-        "--password-stdin",
+    result = init_files_only(
+        jupyter_prefix,
         "--notebook-dir",
         str(notebooks),
         "--certfile",
         str(own / "c.pem"),
         "--keyfile",
         str(own / "k.pem"),
-        input="correct horse battery\n",
     )
     assert result.exit_code == 0, result.output
     config = home / ".jupyter" / "jupyter_server_config.py"

@@ -7,22 +7,12 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap import certs
-from tests.conftest import invoke
+from tests.conftest import init_files_only
 from tests.support.tree import snapshot
-
-PASSWORD = "correct horse battery"
 
 
 def run_init(prefix: Path, *flags: str) -> tuple[int, str]:
-    result = invoke(
-        "init",
-        "--prefix",
-        str(prefix),
-        "--no-service",
-        "--password-stdin",
-        *flags,
-        input=PASSWORD + "\n",
-    )
+    result = init_files_only(prefix, *flags)
     return result.exit_code, result.stderr
 
 

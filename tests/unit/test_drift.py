@@ -7,22 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke
+from tests.conftest import init_files_only, invoke
 from tests.support.metadata_server import metadata_service
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def converged(home: Path, jupyter_prefix: Path) -> Path:
-    result = invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--no-service",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    result = init_files_only(jupyter_prefix)
     assert result.exit_code == 0, result.output
     assert invoke("status").exit_code == 0
     return home

@@ -12,22 +12,12 @@ from jupyter_bootstrap.cli import _build_context
 from jupyter_bootstrap.engine import Options, converge
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.steps import init_steps
-from tests.conftest import invoke
+from tests.conftest import PASSWORD, init_files_only, invoke
 from tests.support.tree import snapshot
-
-PASSWORD = "correct horse battery"
 
 
 def first_init(prefix: Path, *extra: str) -> str:
-    result = invoke(
-        "init",
-        "--prefix",
-        str(prefix),
-        "--no-service",
-        "--password-stdin",
-        *extra,
-        input=PASSWORD + "\n",
-    )
+    result = init_files_only(prefix, *extra)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -155,26 +145,11 @@ def test_unsupported_os_is_refused_unless_forced(
     home: Path, jupyter_prefix: Path, os_release: Path
 ) -> None:
     os_release.write_text('ID=fedora\nVERSION_ID="40"\nPRETTY_NAME="Fedora Linux 40"\n')
-    result = invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--no-service",
-        "--password-stdin",
-        input="x" * 10 + "\n",
-    )
+    result = init_files_only(jupyter_prefix)
     assert result.exit_code == 2
     assert "Fedora Linux 40 is not supported" in result.stderr
     assert snapshot(home) == {}
-    result = invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--no-service",
-        "--password-stdin",
-        "--force-os",
-        input="x" * 10 + "\n",
-    )
+    result = init_files_only(jupyter_prefix, "--force-os")
     assert result.exit_code == 0, result.output
     os_release.write_text('ID=ubuntu\nVERSION_ID="18.04"\nPRETTY_NAME="Ubuntu 18.04"\n')
     assert invoke("status").exit_code == 2

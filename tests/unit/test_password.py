@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_bootstrap import cli, jupyter_hash
 from jupyter_bootstrap.jupyter_hash import HashKind
-from tests.conftest import invoke
+from tests.conftest import init_files_only, invoke
 from tests.support.tree import snapshot
 
 
@@ -56,9 +56,7 @@ def test_no_tty_and_no_option_names_both(home: Path, jupyter_prefix: Path) -> No
 
 
 def test_stdin_too_short_is_refused(home: Path, jupyter_prefix: Path) -> None:
-    result = invoke(
-        "init", "--prefix", str(jupyter_prefix), "--no-service", "--password-stdin", input="abc\n"
-    )
+    result = init_files_only(jupyter_prefix, password="abc")
     assert result.exit_code == 2 and "at least 8" in result.stderr
     assert snapshot(home) == {}
 
@@ -98,14 +96,7 @@ def test_seed_tutorial_sha1_hash_is_kept_and_reported_weak(
 
 def test_password_command_changes_the_hash(home: Path, jupyter_prefix: Path) -> None:
     assert invoke("password", "--password-stdin", input="whatever1\n").exit_code == 2
-    invoke(
-        "init",
-        "--prefix",
-        str(jupyter_prefix),
-        "--no-service",
-        "--password-stdin",
-        input="first-password\n",
-    )
+    assert init_files_only(jupyter_prefix, password="first-password").exit_code == 0
     result = invoke("password", "--password-stdin", input="second-password\n")
     assert result.exit_code == 0, result.output
     assert jupyter_hash.verify(saved_hash(home), "second-password")
