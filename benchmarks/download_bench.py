@@ -56,13 +56,17 @@ def child(url: str, dest: str, sha: str) -> None:
     t0 = time.perf_counter()
     res = download_verified(url, Path(dest), sha, retries=0)
     seconds = time.perf_counter() - t0
-    print(json.dumps({
-        "seconds": seconds,
-        "rss_before_kib": rss_before,
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,  # KiB on Linux
-        "size": res.size,
-        "sha256": res.sha256,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_before_kib": rss_before,
+                "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,  # KiB on Linux
+                "size": res.size,
+                "sha256": res.sha256,
+            }
+        )
+    )
 
 
 def make_file(path: Path, size_mb: int) -> str:
@@ -110,8 +114,10 @@ def main() -> int:
         src.parent.mkdir()
         t0 = time.perf_counter()
         sha = make_file(src, args.size_mb)
-        print(f"made {args.size_mb} MiB test file in {time.perf_counter() - t0:.1f} s; "
-              f"sha256 {sha[:16]}...")
+        print(
+            f"made {args.size_mb} MiB test file in {time.perf_counter() - t0:.1f} s; "
+            f"sha256 {sha[:16]}..."
+        )
 
         agent_s: list[float] = []
         agent_life: list[float] = []
@@ -124,8 +130,7 @@ def main() -> int:
             url = srv.add("/Anaconda3-bench.sh", src)
             for i in range(args.repeat):
                 dest = work / "agent.sh"
-                t_life, out = timed([sys.executable, __file__, "--child", url, str(dest), sha],
-                                    env)
+                t_life, out = timed([sys.executable, __file__, "--child", url, str(dest), sha], env)
                 if i == 0:
                     # Only Python children so far: this is the agent's own high-water mark.
                     children_maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -170,9 +175,11 @@ def main() -> int:
     print()
     print(f"ratio agent / (curl + sha256sum)        : {agent / curl_sha:.2f}")
     print(f"ratio agent / (curl + sha256sum + sync) : {agent / curl_sha_sync:.2f}")
-    print(f"agent peak RSS (child ru_maxrss)        : {rss_peak:.1f} MiB "
-          f"(RSS before download {rss_before:.1f} MiB, "
-          f"download adds {rss_peak - rss_before:.1f} MiB)")
+    print(
+        f"agent peak RSS (child ru_maxrss)        : {rss_peak:.1f} MiB "
+        f"(RSS before download {rss_before:.1f} MiB, "
+        f"download adds {rss_peak - rss_before:.1f} MiB)"
+    )
     print(f"cross-check RUSAGE_CHILDREN ru_maxrss   : {children_maxrss / 1024:.1f} MiB")
     return 0
 

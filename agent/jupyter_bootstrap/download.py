@@ -145,8 +145,9 @@ class PercentLines:
         if total:
             self._next = m.percent() // self._step * self._step + self._step
             if already:
-                self._say(f"resuming at {m.percent()}% ({format_bytes(already)} of "
-                          f"{format_bytes(total)})")
+                self._say(
+                    f"resuming at {m.percent()}% ({format_bytes(already)} of {format_bytes(total)})"
+                )
             else:
                 self._say(f"{format_bytes(total)} to fetch")
         else:
@@ -162,8 +163,10 @@ class PercentLines:
             if pct >= self._next:
                 # At most one line per band even when a chunk jumps over several.
                 self._next = pct // self._step * self._step + self._step
-                self._say(f"{pct:3d}% ({format_bytes(m.done)} of {format_bytes(m.total)}, "
-                          f"{format_bytes(m.rate)}/s)")
+                self._say(
+                    f"{pct:3d}% ({format_bytes(m.done)} of {format_bytes(m.total)}, "
+                    f"{format_bytes(m.rate)}/s)"
+                )
         elif m.done >= self._next:
             self._next = m.done + 100 * 1024 * 1024
             self._say(f"{format_bytes(m.done)} so far ({format_bytes(m.rate)}/s)")
@@ -171,8 +174,10 @@ class PercentLines:
     def finish(self) -> None:
         m = self._meter
         if m.total is None or m.done >= m.total:
-            self._say(f"done, {format_bytes(m.done)} in {_format_duration(m.elapsed)} "
-                      f"({format_bytes(m.rate)}/s)")
+            self._say(
+                f"done, {format_bytes(m.done)} in {_format_duration(m.elapsed)} "
+                f"({format_bytes(m.rate)}/s)"
+            )
         else:
             self._say(f"stopped at {format_bytes(m.done)} of {format_bytes(m.total)}")
 
@@ -188,8 +193,9 @@ class ClickProgress:
     # "label" + "  [" + bar + "]  " + "100%" + "  " + info
     _CLUTTER = 2 + 1 + 1 + 2 + 4 + 2 + _INFO_WIDTH
 
-    def __init__(self, file: TextIO | None = None, label: str = "", *,
-                 min_interval: float = 0.2) -> None:
+    def __init__(
+        self, file: TextIO | None = None, label: str = "", *, min_interval: float = 0.2
+    ) -> None:
         self._file = file if file is not None else sys.stdout
         self._label = label
         self._min_interval = min_interval
@@ -209,9 +215,16 @@ class ClickProgress:
             return
         label, width = self._layout()
         bar = click.progressbar(
-            length=total, label=label, file=self._file,
-            show_percent=True, show_eta=False, show_pos=False,
-            item_show_func=self._info, width=width, fill_char="#", empty_char="-",
+            length=total,
+            label=label,
+            file=self._file,
+            show_percent=True,
+            show_eta=False,
+            show_pos=False,
+            item_show_func=self._info,
+            width=width,
+            fill_char="#",
+            empty_char="-",
         )
         bar.__enter__()
         if already:
@@ -239,8 +252,7 @@ class ClickProgress:
 
     def _info(self, _item: int | None) -> str:
         m = self._meter
-        return (f"{format_bytes(m.done):>10}  {format_bytes(m.rate) + '/s':>12}  "
-                f"ETA {m.eta():>8}")
+        return f"{format_bytes(m.done):>10}  {format_bytes(m.rate) + '/s':>12}  ETA {m.eta():>8}"
 
     def _draw(self) -> None:
         self._last_draw = time.monotonic()
@@ -344,8 +356,9 @@ def _expected_hash(sha256: object) -> str:
     return text
 
 
-def remote_size(url: str, *, timeout: float = 15.0,
-                session: requests.Session | None = None) -> int | None:
+def remote_size(
+    url: str, *, timeout: float = 15.0, session: requests.Session | None = None
+) -> int | None:
     """Content-Length from a HEAD (redirects followed), or None when it cannot be known.
 
     Never raises for HTTP or network trouble: some hosts refuse HEAD on signed redirect
@@ -353,8 +366,9 @@ def remote_size(url: str, *, timeout: float = 15.0,
     """
     sess = session or requests.Session()
     try:
-        resp = sess.head(url, headers=_headers(), timeout=timeout, allow_redirects=True,
-                         verify=True)
+        resp = sess.head(
+            url, headers=_headers(), timeout=timeout, allow_redirects=True, verify=True
+        )
     except requests.exceptions.RequestException as exc:
         log.info("HEAD %s failed: %s", url, exc)
         return None
@@ -367,8 +381,14 @@ def remote_size(url: str, *, timeout: float = 15.0,
     return int(length) if length.isdigit() else None
 
 
-def fetch_text(url: str, *, timeout: float = 30.0, session: requests.Session | None = None,
-               retries: int = 2, backoff: float = 1.0) -> str:
+def fetch_text(
+    url: str,
+    *,
+    timeout: float = 30.0,
+    session: requests.Session | None = None,
+    retries: int = 2,
+    backoff: float = 1.0,
+) -> str:
     """GET a small text resource (a hash index page). Retries network errors and 5xx."""
     sess = session or requests.Session()
     try:
@@ -398,16 +418,21 @@ def _fetch_text_once(url: str, sess: requests.Session, timeout: float) -> str:
             for chunk in resp.iter_content(64 * 1024):
                 body += chunk
                 if len(body) > TEXT_LIMIT:
-                    raise StepFailed(f"{url} is larger than {format_bytes(TEXT_LIMIT)}; "
-                                     "expected a small text page")
+                    raise StepFailed(
+                        f"{url} is larger than {format_bytes(TEXT_LIMIT)}; "
+                        "expected a small text page"
+                    )
             # requests guesses ISO-8859-1 for text/* without a charset; index pages are UTF-8.
             declared = "charset=" in resp.headers.get("Content-Type", "").lower()
             encoding = resp.encoding if declared and resp.encoding else "utf-8"
             return body.decode(encoding, errors="replace")
     except requests.exceptions.SSLError as exc:
         raise _tls_failure(url, exc) from exc
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-            requests.exceptions.ChunkedEncodingError) as exc:
+    except (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ) as exc:
         raise _Retryable(str(exc)) from exc
     except requests.exceptions.RequestException as exc:
         raise StepFailed(f"could not fetch {url}: {exc}", hint=_NETWORK_HINT) from exc
@@ -466,8 +491,9 @@ def download_verified(
     sess = session or requests.Session()
     try:
         with fh:
-            transfer = _Transfer(url, part, dest, fh, expected, progress,
-                                 (connect_timeout, read_timeout), sess)
+            transfer = _Transfer(
+                url, part, dest, fh, expected, progress, (connect_timeout, read_timeout), sess
+            )
             return transfer.run(retries, backoff)
     finally:
         if session is None:
@@ -517,9 +543,17 @@ def _validator(resp: requests.Response) -> str | None:
 class _Transfer:
     """State of one download_verified call: the open .part, its running hash and offset."""
 
-    def __init__(self, url: str, part: Path, dest: Path, fh: IO[bytes], expected: str,
-                 progress: ProgressSink | None, timeout: tuple[float, float],
-                 session: requests.Session) -> None:
+    def __init__(
+        self,
+        url: str,
+        part: Path,
+        dest: Path,
+        fh: IO[bytes],
+        expected: str,
+        progress: ProgressSink | None,
+        timeout: tuple[float, float],
+        session: requests.Session,
+    ) -> None:
         self.url = url
         self.part = part
         self.dest = dest
@@ -564,8 +598,9 @@ class _Transfer:
                 try:
                     self._attempt()
                     if self.total is not None and self.offset < self.total:
-                        raise _Retryable(f"connection closed after {self.offset} of "
-                                         f"{self.total} bytes")
+                        raise _Retryable(
+                            f"connection closed after {self.offset} of {self.total} bytes"
+                        )
                     actual = self.hasher.hexdigest()
                     if actual == self.expected:
                         return self._commit()
@@ -594,22 +629,27 @@ class _Transfer:
             if self.progress is not None and self.progress_started:
                 self.progress.finish()
 
-    def _failed(self, exc: Exception, failures: int, retries: int, backoff: float,
-                before: int) -> int:
+    def _failed(
+        self, exc: Exception, failures: int, retries: int, backoff: float, before: int
+    ) -> int:
         if self.offset - before >= PROGRESS_RESETS_RETRIES:
             failures = 0
         failures += 1
         if failures > retries:
-            kept = (f"{format_bytes(self.offset)} already fetched are kept in {self.part}; "
-                    if self.offset else "")
+            kept = (
+                f"{format_bytes(self.offset)} already fetched are kept in {self.part}; "
+                if self.offset
+                else ""
+            )
             raise StepFailed(
                 f"download of {self.url} failed: {exc} (gave up after {failures} attempts "
                 "without progress)",
                 hint=f"{kept}run the same command again to resume. {_NETWORK_HINT}",
             ) from exc
         delay = min(backoff * 2 ** (failures - 1), MAX_BACKOFF)
-        log.info("download of %s: %s; retry %d/%d in %.1f s", self.url, exc, failures, retries,
-                 delay)
+        log.info(
+            "download of %s: %s; retry %d/%d in %.1f s", self.url, exc, failures, retries, delay
+        )
         time.sleep(delay)
         return failures
 
@@ -623,8 +663,14 @@ class _Transfer:
         try:
             # verify=True on the request, not the session: a caller's session with
             # verify=False can never switch checking off (REQUESTS_CA_BUNDLE still applies).
-            resp = self.session.get(self.url, headers=_headers(extra), stream=True,
-                                    timeout=self.timeout, verify=True, allow_redirects=True)
+            resp = self.session.get(
+                self.url,
+                headers=_headers(extra),
+                stream=True,
+                timeout=self.timeout,
+                verify=True,
+                allow_redirects=True,
+            )
         except requests.exceptions.SSLError as exc:
             raise _tls_failure(self.url, exc) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
@@ -648,8 +694,10 @@ class _Transfer:
         elif status == 206:
             parsed = _parse_content_range(resp.headers.get("Content-Range"))
             if parsed is None or parsed[0] != self.offset:
-                raise _Restart(f"server sent Content-Range {resp.headers.get('Content-Range')!r} "
-                               f"for a request from byte {self.offset}")
+                raise _Restart(
+                    f"server sent Content-Range {resp.headers.get('Content-Range')!r} "
+                    f"for a request from byte {self.offset}"
+                )
             self.total = parsed[1]
             length = resp.headers.get("Content-Length", "")
             if self.total is None and length.isdigit():
@@ -661,8 +709,10 @@ class _Transfer:
             if m and int(m.group(1)) == self.offset:
                 self.total = self.offset  # everything is already here; the hash decides
                 return False
-            raise _Restart(f"server refused to resume at byte {self.offset}"
-                           + (f" of a {m.group(1)}-byte file" if m else ""))
+            raise _Restart(
+                f"server refused to resume at byte {self.offset}"
+                + (f" of a {m.group(1)}-byte file" if m else "")
+            )
         elif status >= 500 or status in _RETRYABLE_4XX:
             raise _Retryable(f"server answered HTTP {status}")
         else:
@@ -728,10 +778,10 @@ class _Transfer:
             os.replace(self.part, self.dest)
             _fsync_dir(self.dest.parent)
         except OSError as exc:
-            raise StepFailed(f"cannot move {self.part} to {self.dest}: "
-                             f"{exc.strerror or exc}") from exc
-        return DownloadResult(self.dest, self.expected, self.offset, self.transferred,
-                              reused=False)
+            raise StepFailed(
+                f"cannot move {self.part} to {self.dest}: {exc.strerror or exc}"
+            ) from exc
+        return DownloadResult(self.dest, self.expected, self.offset, self.transferred, reused=False)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -752,7 +802,11 @@ def _describe(exc: Exception) -> str:
         return "read timed out (server stalled)"
     if "timed out" in text.lower():
         return "read timed out (server stalled)"
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                        urllib3.exceptions.ProtocolError)) or "IncompleteRead" in text:
+    if (
+        isinstance(
+            exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)
+        )
+        or "IncompleteRead" in text
+    ):
         return "connection dropped mid-transfer"
     return text if len(text) <= 160 else text[:157] + "..."

@@ -127,19 +127,27 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            owner._end(seq, RequestRecord(
-                method=self.command, path=path, range=self.headers.get("Range"),
-                if_range=self.headers.get("If-Range"), headers=dict(self.headers.items()),
-                status=self._status, bytes_sent=self._sent,
-            ))
+            owner._end(
+                seq,
+                RequestRecord(
+                    method=self.command,
+                    path=path,
+                    range=self.headers.get("Range"),
+                    if_range=self.headers.get("If-Range"),
+                    headers=dict(self.headers.items()),
+                    status=self._status,
+                    bytes_sent=self._sent,
+                ),
+            )
 
     def _write(self, data: bytes) -> None:
         self.wfile.write(data)
         self._sent += len(data)
         self.server.owner._count(len(data))
 
-    def _small(self, status: int, body: bytes, head: bool,
-               extra: Optional[dict[str, str]] = None) -> None:
+    def _small(
+        self, status: int, body: bytes, head: bool, extra: Optional[dict[str, str]] = None
+    ) -> None:
         self._status = status
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -172,8 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
                 else:  # suffix range: the last N bytes
                     start = max(0, size - int(m.group(2)))
                 if start >= size or start > end:
-                    self._small(416, b"range not satisfiable\n", head,
-                                {"Content-Range": f"bytes */{size}"})
+                    self._small(
+                        416, b"range not satisfiable\n", head, {"Content-Range": f"bytes */{size}"}
+                    )
                     return
                 partial = True
         length = end - start + 1 if size else 0
@@ -252,8 +261,12 @@ class InstallerServer:
         httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="installer-server", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="installer-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -275,13 +288,18 @@ class InstallerServer:
     def __enter__(self) -> InstallerServer:
         return self.start()
 
-    def __exit__(self, exc_type: Optional[type[BaseException]],
-                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
         self.close()
 
     # -- content
-    def add(self, path: str, data: Union[bytes, Path],
-            behaviour: Optional[Behaviour] = None) -> str:
+    def add(
+        self, path: str, data: Union[bytes, Path], behaviour: Optional[Behaviour] = None
+    ) -> str:
         """Serve `data` at `path` (replacing what was there, counters reset); returns the URL."""
         path = _norm(path)
         with self._lock:
@@ -313,14 +331,18 @@ class InstallerServer:
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
-    def requests(self, path: Optional[str] = None, method: Optional[str] = None
-                 ) -> list[RequestRecord]:
+    def requests(
+        self, path: Optional[str] = None, method: Optional[str] = None
+    ) -> list[RequestRecord]:
         self.wait_idle()
         with self._lock:
             # In arrival order: a stalled first request may finish after its retry.
-            return [r for _, r in sorted(self._records, key=lambda sr: sr[0])
-                    if (path is None or r.path == _norm(path))
-                    and (method is None or r.method == method)]
+            return [
+                r
+                for _, r in sorted(self._records, key=lambda sr: sr[0])
+                if (path is None or r.path == _norm(path))
+                and (method is None or r.method == method)
+            ]
 
     def bytes_sent(self, path: Optional[str] = None) -> int:
         """Body bytes sent (all paths, or one path), summed over finished requests."""

@@ -62,7 +62,12 @@ def test_fresh_download(server: InstallerServer, tmp_path: Path) -> None:
     dest = tmp_path / "sub" / "f.sh"  # parent created on demand
     res = download_verified(url, dest, SHA, **FAST)
     assert (res.path, res.sha256, res.size, res.bytes_transferred, res.reused) == (
-        dest, SHA, SIZE, SIZE, False)
+        dest,
+        SHA,
+        SIZE,
+        SIZE,
+        False,
+    )
     assert dest.read_bytes() == DATA
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
     assert not part_of(dest).exists()
@@ -73,15 +78,15 @@ def test_fresh_download(server: InstallerServer, tmp_path: Path) -> None:
     assert server.bytes_sent("/f.sh") == SIZE
 
 
-def test_uppercase_hash_with_whitespace_is_accepted(server: InstallerServer,
-                                                    tmp_path: Path) -> None:
+def test_uppercase_hash_with_whitespace_is_accepted(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     url = server.add("/f.sh", DATA)
     res = download_verified(url, tmp_path / "f.sh", f" {SHA.upper()}\n", **FAST)
     assert res.sha256 == SHA
 
 
-def test_verified_dest_is_reused_without_network(server: InstallerServer,
-                                                 tmp_path: Path) -> None:
+def test_verified_dest_is_reused_without_network(server: InstallerServer, tmp_path: Path) -> None:
     server.add("/f.sh", DATA)
     dest = tmp_path / "f.sh"
     dest.write_bytes(DATA)
@@ -98,8 +103,9 @@ def test_wrong_existing_dest_is_replaced(server: InstallerServer, tmp_path: Path
     assert not res.reused and dest.read_bytes() == DATA
 
 
-def test_complete_part_from_earlier_run_needs_no_network(server: InstallerServer,
-                                                         tmp_path: Path) -> None:
+def test_complete_part_from_earlier_run_needs_no_network(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     url = server.add("/f.sh", DATA)
     dest = tmp_path / "f.sh"
     part_of(dest).write_bytes(DATA)
@@ -136,8 +142,7 @@ def test_part_left_by_earlier_call_is_resumed(server: InstallerServer, tmp_path:
     assert res.bytes_transferred == SIZE - 2 * MiB == server.bytes_sent("/f.sh")
 
 
-def test_server_ignoring_range_restarts_from_zero(server: InstallerServer,
-                                                  tmp_path: Path) -> None:
+def test_server_ignoring_range_restarts_from_zero(server: InstallerServer, tmp_path: Path) -> None:
     cut = MiB + 777
     url = server.add("/f.sh", DATA, Behaviour(honour_range=False, drop_after=cut))
     dest = tmp_path / "f.sh"
@@ -176,19 +181,23 @@ def test_5xx_is_retried(server: InstallerServer, tmp_path: Path) -> None:
     assert [r.status for r in gets(server)] == [503, 503, 200]
 
 
-def test_oversized_part_gets_416_then_clean_restart(server: InstallerServer,
-                                                    tmp_path: Path) -> None:
+def test_oversized_part_gets_416_then_clean_restart(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     url = server.add("/f.sh", DATA)
     dest = tmp_path / "f.sh"
     part_of(dest).write_bytes(DATA + b"trailing junk")
     download_verified(url, dest, SHA, **FAST)
     assert dest.read_bytes() == DATA
     assert [(r.status, r.range) for r in gets(server)] == [
-        (416, f"bytes={SIZE + 13}-"), (200, None)]
+        (416, f"bytes={SIZE + 13}-"),
+        (200, None),
+    ]
 
 
-def test_stale_part_of_another_file_is_refetched_once(server: InstallerServer,
-                                                      tmp_path: Path) -> None:
+def test_stale_part_of_another_file_is_refetched_once(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     url = server.add("/f.sh", DATA)
     dest = tmp_path / "f.sh"
     part_of(dest).write_bytes(os.urandom(MiB))  # e.g. an older "latest" installer
@@ -197,8 +206,9 @@ def test_stale_part_of_another_file_is_refetched_once(server: InstallerServer,
     assert [r.range for r in gets(server)] == [f"bytes={MiB}-", None]
 
 
-def test_attempts_that_progress_do_not_use_up_retries(server: InstallerServer,
-                                                      tmp_path: Path) -> None:
+def test_attempts_that_progress_do_not_use_up_retries(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     # Every GET drops after 1.5 MiB: with retries=1 only progress keeps the download alive.
     url = server.add("/f.sh", DATA, Behaviour(drop_after=MiB + MiB // 2, drop_times=99))
     dest = tmp_path / "f.sh"
@@ -234,8 +244,9 @@ def test_404_fails_without_retry(server: InstallerServer, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "abc", "z" * 64, SHA[:-1], SHA + "0", None])
-def test_invalid_expected_hash_refused_before_any_request(server: InstallerServer,
-                                                          tmp_path: Path, bad: Any) -> None:
+def test_invalid_expected_hash_refused_before_any_request(
+    server: InstallerServer, tmp_path: Path, bad: Any
+) -> None:
     url = server.add("/f.sh", DATA)
     dest = tmp_path / "f.sh"
     with pytest.raises(StepFailed, match="sha256"):
@@ -244,8 +255,9 @@ def test_invalid_expected_hash_refused_before_any_request(server: InstallerServe
     assert not dest.exists() and not part_of(dest).exists()
 
 
-def test_retries_exhausted_keeps_part_for_later_resume(server: InstallerServer,
-                                                       tmp_path: Path) -> None:
+def test_retries_exhausted_keeps_part_for_later_resume(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     cut = 256 * 1024  # less than the progress that would earn retries back
     url = server.add("/f.sh", DATA, Behaviour(drop_after=cut, drop_times=99))
     dest = tmp_path / "f.sh"
@@ -272,8 +284,9 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     assert "2 attempts" in info.value.message
 
 
-def test_session_cannot_switch_tls_verification_off(server: InstallerServer,
-                                                    tmp_path: Path) -> None:
+def test_session_cannot_switch_tls_verification_off(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     seen: list[Any] = []
 
     class Spy(requests.adapters.HTTPAdapter):
@@ -296,8 +309,13 @@ def test_percent_lines_every_ten_percent(server: InstallerServer, tmp_path: Path
     data = os.urandom(20 * MiB)
     url = server.add("/big.sh", data)
     lines: list[str] = []
-    download_verified(url, tmp_path / "big.sh", hashlib.sha256(data).hexdigest(),
-                      progress=PercentLines(lines.append), **FAST)
+    download_verified(
+        url,
+        tmp_path / "big.sh",
+        hashlib.sha256(data).hexdigest(),
+        progress=PercentLines(lines.append),
+        **FAST,
+    )
     pct_lines = [ln for ln in lines if "%" in ln and "(" in ln]
     bands = [int(ln.split(":")[1].split("%")[0]) // 10 for ln in pct_lines]
     assert bands == list(range(1, 11))
@@ -363,8 +381,9 @@ def test_progress_for_non_tty_prints_lines() -> None:
     assert out.getvalue().splitlines()[1].startswith("download: 100% ")
 
 
-def test_progress_restarts_when_server_ignores_range(server: InstallerServer,
-                                                     tmp_path: Path) -> None:
+def test_progress_restarts_when_server_ignores_range(
+    server: InstallerServer, tmp_path: Path
+) -> None:
     url = server.add("/f.sh", DATA, Behaviour(honour_range=False, drop_after=2 * MiB))
     lines: list[str] = []
     download_verified(url, tmp_path / "f.sh", SHA, progress=PercentLines(lines.append), **FAST)
@@ -408,4 +427,9 @@ def test_ensure_free_space(tmp_path: Path) -> None:
 
 def test_format_bytes() -> None:
     assert [dl.format_bytes(n) for n in (0, 1023, 1536, 5 * MiB, 3 << 30)] == [
-        "0 B", "1023 B", "1.5 KiB", "5.0 MiB", "3.0 GiB"]
+        "0 B",
+        "1023 B",
+        "1.5 KiB",
+        "5.0 MiB",
+        "3.0 GiB",
+    ]
