@@ -86,6 +86,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
       jupyter-bootstrap init              again later: repairs whatever drifted
       jupyter-bootstrap status            what is set up and what drifted (exit 3 on drift)
       jupyter-bootstrap password          change the Jupyter password
+      jupyter-bootstrap logs -f           follow the Jupyter service's log
+      jupyter-bootstrap restart           restart Jupyter (running kernels stop)
+      jupyter-bootstrap uninstall         remove the service and settings, keep notebooks
     """
     ctx.obj = {"debug": debug}
 
@@ -160,6 +163,84 @@ def _run_options(func: Any) -> Any:
     return func
 
 
+def _conda_options(func: Any) -> Any:
+    """Where conda comes from when it has to be installed."""
+    options = [
+        click.option(
+            "--installer-url",
+            metavar="URL",
+            help="Install conda from this installer (a mirror, another version); "
+            "needs --installer-sha256.",
+        ),
+        click.option(
+            "--installer-sha256", metavar="HEX", help="The sha256 the --installer-url file has."
+        ),
+        click.option(
+            "--keep-installer",
+            is_flag=True,
+            help="Keep the downloaded installer in ~/.cache/jupyter-bootstrap/downloads.",
+        ),
+        click.option(
+            "--accept-anaconda-tos",
+            is_flag=True,
+            help="Accept Anaconda's terms of service, needed to install Jupyter from its "
+            "channels without a prompt (Miniconda). Saved.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _installer_epilog() -> str:
+    from jupyter_bootstrap.conda_installers import PUBLISHERS
+
+    lines = ["\b", "Where conda installers come from (set these for a mirror):"]
+    for publisher in PUBLISHERS.values():
+        lines.append(f"  {publisher.env}")
+        lines.append(f"      default {publisher.default_url}")
+    lines.append("Each installer's sha256 is pinned, or read from there (index page or .sha256).")
+    return "\n".join(lines)
+
+
+def _conda_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """--installer-url/--installer-sha256 only together and well-formed: an installer is
+    never run without a hash to check it against."""
+    from urllib.parse import urlsplit
+
+    from jupyter_bootstrap import conda_installers
+
+    overrides: dict[str, Any] = {
+        "accept_anaconda_tos": True if values.get("accept_anaconda_tos") else None
+    }
+    url, sha256 = values.get("installer_url"), values.get("installer_sha256")
+    if url is None and sha256 is None:
+        return overrides
+    if not url:
+        raise UserError("--installer-sha256 needs --installer-url", hint="pass both, or neither")
+    if not sha256:
+        raise UserError(
+            "--installer-url needs --installer-sha256: an installer is only run when its hash "
+            "is known",
+            hint="pass the sha256 the publisher lists for that file: --installer-sha256 HEX",
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserError(f"--installer-url {url!r} is not an http(s) URL")
+    if not conda_installers.is_sha256(sha256):
+        raise UserError(
+            "--installer-sha256 is not a SHA-256 (64 hex digits)",
+            hint="copy it from the publisher, e.g. the SHA256 column of "
+            "https://repo.anaconda.com/archive/",
+        )
+    overrides["installer_url"] = url
+    overrides["installer_sha256"] = sha256.strip().lower()
+    if not values.get("distribution"):
+        name = conda_installers.cache_name(url, sha256)
+        overrides["distribution"] = conda_installers.distribution_of(name)
+    return overrides
+
+
 def _overrides(values: dict[str, Any]) -> dict[str, Any]:
     """Settings changes from the given flags, validated; absent flags are not overrides."""
     from jupyter_bootstrap.hostnames import parse_hostname
@@ -192,6 +273,7 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
             f"--service-name {service_name!r} is not a valid systemd unit name",
             hint="use letters, digits, '-', '_' or '.', e.g. jupyter",
         )
+    overrides.update(_conda_overrides(values))
     return overrides
 
 
@@ -226,8 +308,9 @@ def _build_context(
     )
 
 
-@cli.command()
+@cli.command(epilog=_installer_epilog())
 @_settings_options
+@_conda_options
 @_run_options
 @click.option(
     "--password-stdin", is_flag=True, help="Read the new password from one line of stdin."
@@ -267,6 +350,7 @@ def init(**values: Any) -> None:
         password_hash=given_hash,
         force_os=values["force_os"],
         skip=frozenset(values["skip"]),
+        keep_installer=values["keep_installer"],
     )
     ctx = _build_context(values["user"], _overrides(values), options)
     steps = init_steps()
@@ -280,13 +364,24 @@ def init(**values: Any) -> None:
     # Every check once, silently, before anything is written: bad input (a certificate that
     # does not match its key, a notebook folder that is a file...) exits 2 with no change.
     preflight = _build_context(values["user"], _overrides(values), options, quiet=True)
-    _ask_password_first(ctx, _silent_checks(preflight, steps))
+    found = _silent_checks(preflight, steps)
+    _refuse_without_systemd(preflight, found)
+    _ask_password_first(ctx, found)
+    _ask_anaconda_tos_first(ctx, preflight)
     ctx.save_settings()
     ctx.console.heading(
         f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
     )
     converge(ctx, steps, apply=True)
+    _remember_prefix(ctx)
     print_summary(ctx)
+
+
+def _refuse_without_systemd(ctx: Any, preflight: Any) -> None:
+    """Stop now, not after a long conda download, when the service step is bound to fail."""
+    from jupyter_bootstrap.steps.service import refuse_early
+
+    refuse_early(ctx, preflight)
 
 
 def _ask_password_first(ctx: Any, preflight: Any) -> None:
@@ -296,6 +391,23 @@ def _ask_password_first(ctx: Any, preflight: Any) -> None:
     outcome = preflight.find("password")
     if outcome is not None and outcome.found is not None and outcome.found.action == ASK:
         ctx.options.typed_password_hash = ask_and_hash(ctx)
+
+
+def _ask_anaconda_tos_first(ctx: Any, preflight: Any) -> None:
+    """Like the password: a question must never wait behind a long download."""
+    from jupyter_bootstrap import anaconda_tos
+
+    if anaconda_tos.needed(preflight.facts, ctx.settings, ctx.options.skip):
+        anaconda_tos.ensure_accepted(ctx, interactive=_stdin_is_tty())
+
+
+def _remember_prefix(ctx: Any) -> None:
+    """A conda found (rather than chosen) on the first run stays the one later runs use,
+    even if PATH or $CONDA_EXE change."""
+    found = ctx.facts.conda
+    if found is not None and ctx.settings.prefix is None:
+        ctx.settings.prefix = str(found.prefix)
+        ctx.save_settings()
 
 
 def _silent_checks(ctx: Any, steps: list[Any]) -> Any:
@@ -317,19 +429,33 @@ def _silent_checks(ctx: Any, steps: list[Any]) -> Any:
 @cli.command()
 @click.option("--user", metavar="NAME", help="When running as root: whose setup to check.")
 @click.option("--skip", multiple=True, type=click.Choice(STEP_NAMES), help="Leave a step out.")
-def status(user: Optional[str], skip: tuple[str, ...]) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object instead, same exit codes: ok, exit_code, url, drift, "
+    "steps[{name, state, summary, action}], warnings, service{name, enabled, active, "
+    "main_pid, active_since, uptime_seconds, ...}. Schema: docs/status-json.md.",
+)
+def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
     """Check everything, change nothing. Exit 0 when all is well, 3 when something drifted.
+    Shows whether the service is enabled and running, for how long, and the URL.
 
     \b
     Examples:
       jupyter-bootstrap status
       jupyter-bootstrap status || jupyter-bootstrap init
+      jupyter-bootstrap status --json | python3 -m json.tool
     """
     from jupyter_bootstrap.engine import Options, converge
     from jupyter_bootstrap.steps import init_steps
     from jupyter_bootstrap.summary import print_status_footer
 
     ctx = _build_context(user, {}, Options(skip=frozenset(skip)))
+    if as_json:
+        from jupyter_bootstrap.service_commands import print_status_json
+
+        sys.exit(print_status_json(ctx, init_steps()))
     report = converge(ctx, init_steps(), apply=False)
     print_status_footer(ctx, report)
     if report.drifted:
@@ -363,6 +489,78 @@ def password(user: Optional[str], password_stdin: bool) -> None:
     _ask_password_first(ctx, _silent_checks(preflight, steps))
     converge(ctx, steps, apply=True)
     ctx.console.info("Password changed. Log in again in the browser with the new one.")
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose server to restart.")
+def restart(user: Optional[str]) -> None:
+    """Restart the Jupyter service and wait until it answers over HTTPS again.
+
+    Running kernels stop (their notebooks stay). `init` restarts by itself when the
+    certificate, config or password changed: this is for everything else.
+
+    \b
+    Examples:
+      jupyter-bootstrap restart
+    """
+    from jupyter_bootstrap.engine import Options
+    from jupyter_bootstrap.service_commands import restart as restart_service
+    from jupyter_bootstrap.steps import init_steps
+
+    restart_service(_build_context(user, {}, Options()), init_steps())
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose server's log.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@click.option(
+    "-n",
+    "--lines",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="How many of the last lines to show.",
+)
+def logs(user: Optional[str], follow: bool, lines: int) -> None:
+    """Show the Jupyter service's log (journalctl of its unit).
+
+    \b
+    Examples:
+      jupyter-bootstrap logs
+      jupyter-bootstrap logs -n 200
+      jupyter-bootstrap logs -f          # follow; Ctrl-C to stop
+    """
+    from jupyter_bootstrap.engine import Options
+    from jupyter_bootstrap.service_commands import logs as show_logs
+
+    show_logs(_build_context(user, {}, Options()), lines, follow)
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose setup to remove.")
+@click.option("--yes", "assume_yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete the certificate, the conda install, downloads and the log "
+    "(never your notebooks).",
+)
+def uninstall(user: Optional[str], assume_yes: bool, purge: bool) -> None:
+    """Stop and remove the Jupyter service and undo the configuration.
+
+    Removes the service, the jupyter-bootstrap block in the Jupyter config (your own
+    lines stay) and the settings. Keeps your notebooks, the certificate and conda, unless
+    --purge (which still never deletes notebooks). Lists what it will do and asks first.
+
+    \b
+    Examples:
+      jupyter-bootstrap uninstall
+      jupyter-bootstrap uninstall --yes --purge
+    """
+    from jupyter_bootstrap.engine import Options
+    from jupyter_bootstrap.uninstall import uninstall as run_uninstall
+
+    run_uninstall(_build_context(user, {}, Options()), assume_yes, purge)
 
 
 def _report(message: str, hint: Optional[str], details: Optional[str], debug: bool) -> None:

@@ -33,11 +33,30 @@ def _reject_control(value: str) -> str:
 
 
 def systemd_quoted(value: Union[str, PurePath]) -> str:
-    """One ExecStart= argument or Environment= assignment: double-quoted with C escapes;
-    `%` (specifiers) and `$` (variable expansion) doubled so systemd takes them literally."""
-    text = _reject_control(str(value))
-    text = text.replace("\\", "\\\\").replace('"', '\\"')
-    text = text.replace("%", "%%").replace("$", "$$")
+    """One ExecStart= argument: double-quoted with C escapes; `%` (specifiers) and `$`
+    (variable expansion) doubled so systemd takes them literally."""
+    return _c_quoted(str(value)).replace("$", "$$")
+
+
+def systemd_executable(value: Union[str, PurePath]) -> str:
+    """The program of ExecStart=. systemd refuses quotes and backslashes in it outright and
+    never expands `$` there (while argv[0] gets expanded): those are errors, not escapes."""
+    text = str(value)
+    bad = sorted({ch for ch in text if ch in "\"'\\$"})
+    if bad:
+        raise ValueError(f"systemd cannot run a program whose path holds {' '.join(bad)}: {text}")
+    return _c_quoted(text)
+
+
+def systemd_env(value: Union[str, PurePath]) -> str:
+    """One Environment= assignment (`NAME=value`): like systemd_quoted, but `$` stays single
+    because systemd does not expand variables there (`$$` would stay two dollars)."""
+    return _c_quoted(str(value))
+
+
+def _c_quoted(text: str) -> str:
+    text = _reject_control(text)
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
     return f'"{text}"'
 
 
@@ -53,6 +72,8 @@ def systemd_plain(value: Union[str, PurePath]) -> str:
 FILTERS = {
     "py": python_literal,
     "systemd_quoted": systemd_quoted,
+    "systemd_executable": systemd_executable,
+    "systemd_env": systemd_env,
     "systemd_plain": systemd_plain,
 }
 

@@ -7,14 +7,38 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Step
 
-STEP_NAMES = ("host", "jupyter", "password", "certificate", "config")
+STEP_NAMES = (
+    "host",
+    "conda",
+    "shell",
+    "jupyter",
+    "password",
+    "certificate",
+    "config",
+    "service",
+    "health",
+)
 
 
 def init_steps() -> list[Step]:
     from jupyter_bootstrap.steps.certificate import CertificateStep
+    from jupyter_bootstrap.steps.conda import CondaStep
     from jupyter_bootstrap.steps.config import ConfigStep
+    from jupyter_bootstrap.steps.health import HealthStep
     from jupyter_bootstrap.steps.host import HostStep
     from jupyter_bootstrap.steps.jupyter import JupyterStep
     from jupyter_bootstrap.steps.password import PasswordStep
+    from jupyter_bootstrap.steps.service import ServiceStep
+    from jupyter_bootstrap.steps.shell import ShellStep
 
-    return [HostStep(), JupyterStep(), PasswordStep(), CertificateStep(), ConfigStep()]
+    return [
+        HostStep(),
+        CondaStep(),
+        ShellStep(),
+        JupyterStep(),
+        PasswordStep(),
+        CertificateStep(),
+        ConfigStep(),
+        ServiceStep(),
+        HealthStep(),
+    ]

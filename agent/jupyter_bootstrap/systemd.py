@@ -1,0 +1,186 @@
+"""A thin layer over systemctl and journalctl. Reading state needs no rights; changing it
+goes through `sudo -n` (call sudo.ensure first)."""
+
+from __future__ import annotations
+
+import grp
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.run import run, sudo_argv
+
+# systemd creates this directory early at boot; its absence is how sd_booted() tells that
+# PID 1 is something else (a container's shell, WSL1's init).
+BOOTED_MARKER = Path("/run/systemd/system")
+# Members of these groups may read the whole system journal without sudo.
+JOURNAL_GROUPS = ("adm", "systemd-journal")
+SHOWN_PROPERTIES = (
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "UnitFileState",
+    "MainPID",
+    "ActiveEnterTimestampMonotonic",
+    "FragmentPath",
+)
+
+
+def is_booted() -> bool:
+    return BOOTED_MARKER.is_dir()
+
+
+def pid1_name() -> str:
+    """What runs as PID 1 instead (for the error message)."""
+    try:
+        return Path("/proc/1/comm").read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class UnitState:
+    load_state: str  # loaded, not-found, ...
+    active_state: str  # active, activating, inactive, failed, ...
+    sub_state: str  # running, auto-restart, dead, ...
+    unit_file_state: str  # enabled, disabled, ...
+    main_pid: Optional[int]
+    active_since_monotonic: Optional[float]
+    fragment_path: str  # the unit file systemd loaded it from ("" when none)
+
+    @property
+    def enabled(self) -> bool:
+        return self.unit_file_state == "enabled"
+
+    @property
+    def active(self) -> bool:
+        return self.active_state == "active"
+
+    @property
+    def running_or_restarting(self) -> bool:
+        """A process of it is (or is about to be) there: restart rather than start."""
+        return self.active_state in ("active", "activating", "reloading")
+
+    @property
+    def uptime_seconds(self) -> Optional[float]:
+        if not self.active or self.active_since_monotonic is None:
+            return None
+        # systemd's timestamp and time.monotonic() are the same clock (CLOCK_MONOTONIC).
+        return max(0.0, time.monotonic() - self.active_since_monotonic)
+
+    def describe(self) -> str:
+        return f"{self.active_state} ({self.sub_state})"
+
+
+def format_duration(seconds: float) -> str:
+    """3d 4h, 2h 05m, 7m 12s, 42s: two units are plenty for an uptime."""
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def state(unit: str) -> UnitState:
+    argv = ["systemctl", "show", unit, "--no-pager"]
+    for name in SHOWN_PROPERTIES:
+        argv += ["-p", name]
+    values = {}
+    for line in run(argv, check=False, timeout=30).stdout.splitlines():
+        key, _, value = line.partition("=")
+        values[key] = value.strip()
+    pid = int(values.get("MainPID") or 0)
+    since = int(values.get("ActiveEnterTimestampMonotonic") or 0)
+    return UnitState(
+        load_state=values.get("LoadState", "not-found"),
+        active_state=values.get("ActiveState", "inactive"),
+        sub_state=values.get("SubState", "dead"),
+        unit_file_state=values.get("UnitFileState", ""),
+        main_pid=pid or None,
+        active_since_monotonic=since / 1e6 if since else None,
+        fragment_path=values.get("FragmentPath", ""),
+    )
+
+
+def _systemctl(*args: str, what: str) -> None:
+    run(
+        sudo_argv(["systemctl", *args]),
+        what=what,
+        timeout=120,
+        hint="see `jupyter-bootstrap logs` and `systemctl status` for why",
+    )
+
+
+def daemon_reload() -> None:
+    _systemctl("daemon-reload", what="systemctl daemon-reload")
+
+
+def enable(unit: str) -> None:
+    _systemctl("enable", "--quiet", unit, what=f"enabling {unit}")
+
+
+def disable(unit: str) -> None:
+    _systemctl("disable", "--quiet", unit, what=f"disabling {unit}")
+
+
+def start(unit: str) -> None:
+    _systemctl("start", unit, what=f"starting {unit}")
+
+
+def restart(unit: str) -> None:
+    _systemctl("restart", unit, what=f"restarting {unit}")
+
+
+def stop(unit: str) -> None:
+    _systemctl("stop", unit, what=f"stopping {unit}")
+
+
+def reset_failed(unit: str) -> None:
+    # Forget a failed state of a unit we removed; nothing to do is fine too.
+    run(sudo_argv(["systemctl", "reset-failed", unit]), check=False, timeout=60)
+
+
+def journal_needs_sudo() -> bool:
+    if os.geteuid() == 0:
+        return False
+    allowed = set()
+    for name in JOURNAL_GROUPS:
+        try:
+            allowed.add(grp.getgrnam(name).gr_gid)
+        except KeyError:
+            continue
+    return not allowed & set(os.getgroups())
+
+
+def journal_argv(
+    unit: str, lines: int, follow: bool = False, output: Optional[str] = None
+) -> list[str]:
+    argv = ["journalctl", "--unit", unit, "--lines", str(lines), "--no-pager"]
+    if follow:
+        argv.append("--follow")
+    if output:
+        argv.append(f"--output={output}")
+    return sudo_argv(argv) if journal_needs_sudo() else argv
+
+
+def journal_tail(unit: str, lines: int) -> str:
+    """The unit's last journal lines, or a note on why there are none (never raises: it is
+    only ever used to explain another failure)."""
+    try:
+        # Messages only: under an error they must fit in 100 columns with their prefix.
+        result = run(journal_argv(unit, lines, output="cat"), check=False, timeout=60)
+    except StepFailed as error:  # journalctl missing or hanging
+        return f"(no journal lines for {unit}: {error.message})"
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text:
+        return f"(no journal lines for {unit}: {result.stderr.strip() or 'empty'})"
+    return text

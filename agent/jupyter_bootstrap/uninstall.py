@@ -1,0 +1,238 @@
+"""`jupyter-bootstrap uninstall`: undo what `init` did and keep the user's work.
+
+Always removed: our service (stopped, disabled, unit deleted), our block in the Jupyter
+config (the user's own lines stay), our settings and state. Kept unless --purge: the
+certificate and key, the conda install, downloads and the log. Never removed: notebooks,
+a certificate the user brought (--certfile), a unit or directory that is not ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
+import click
+
+from jupyter_bootstrap import managed_block, service_unit, sudo, systemd
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
+from jupyter_bootstrap.run import run, sudo_argv
+from jupyter_bootstrap.steps.service import notebook_dir, prefix_of
+
+if TYPE_CHECKING:
+    from jupyter_bootstrap.engine import Context
+
+
+@dataclass(frozen=True)
+class Removal:
+    name: str  # a short label for the report line
+    what: str  # shown before the confirmation
+    perform: Callable[[], str]  # does it; says what was done
+
+
+@dataclass
+class UninstallPlan:
+    removals: list[Removal]
+    kept: list[str]
+
+
+def make_plan(ctx: Context, purge: bool) -> UninstallPlan:
+    plan = UninstallPlan([], [f"your notebooks in {notebook_dir(ctx)}"])
+    for add in (_service, _config_blocks, _settings):
+        add(ctx, plan)
+    if purge:
+        for add in (_certificates, _conda, _agent_files):
+            add(ctx, plan)
+    else:
+        plan.kept.append(
+            "the certificate, the conda install, downloads and the log (--purge deletes them)"
+        )
+    plan.kept.append("this command itself (`install.sh --uninstall` removes it)")
+    return plan
+
+
+# -- the service --------------------------------------------------------------------------
+
+
+def _service(ctx: Context, plan: UninstallPlan) -> None:
+    if not systemd.is_booted():
+        return
+    name = ctx.settings.service_name
+    path, unit = service_unit.unit_path(name), service_unit.unit_name(name)
+    raw = read_bytes_or_none(path)
+    if raw is None:
+        return
+    if not service_unit.is_ours(raw.decode("utf-8", "replace")):
+        plan.kept.append(f"{path}: not written by jupyter-bootstrap, so not ours to remove")
+        return
+
+    def remove() -> str:
+        sudo.ensure(f"remove the {unit} service")
+        systemd.stop(unit)
+        systemd.disable(unit)
+        run(sudo_argv(["rm", "-f", "--", str(path)]), what=f"removing {path}")
+        systemd.daemon_reload()
+        systemd.reset_failed(unit)
+        return f"stopped and disabled {unit}, removed {path}"
+
+    plan.removals.append(Removal("service", f"the service {unit} and {path}", remove))
+
+
+# -- files in the user's home -------------------------------------------------------------
+
+
+def without_block(text: str) -> str:
+    """`text` without our managed block; what the user wrote around it stays as it was."""
+    parts = managed_block.split(text)
+    before = parts.before.rstrip("\n")
+    before = before + "\n" if before else ""
+    if before and parts.after.strip():
+        return before + "\n" + parts.after.lstrip("\n")
+    return before + parts.after.lstrip("\n")
+
+
+def _config_blocks(ctx: Context, plan: UninstallPlan) -> None:
+    owner = ctx.account.owner
+    for path in (ctx.paths.server_config, ctx.paths.notebook_config):
+        raw = read_bytes_or_none(path)
+        if raw is None or managed_block.split(raw.decode("utf-8", "replace")).block is None:
+            continue
+
+        def remove(path: Path = path, text: str = raw.decode("utf-8", "replace")) -> str:
+            rest = without_block(text)
+            if not rest.strip():
+                path.unlink()
+                return f"deleted {path} (it held only our settings)"
+            atomic_write(path, rest, mode_of(path), owner)
+            return f"removed our block from {path}; your own lines stay"
+
+        plan.removals.append(
+            Removal("config", f"the jupyter-bootstrap block in {path} (your lines stay)", remove)
+        )
+
+
+def _settings(ctx: Context, plan: UninstallPlan) -> None:
+    files = [p for p in (ctx.paths.settings_file, ctx.paths.state_file) if p.exists()]
+    if not files:
+        return
+
+    def remove() -> str:
+        for path in files:
+            path.unlink(missing_ok=True)
+        _remove_if_empty(ctx.paths.config_dir)
+        return "deleted " + ", ".join(str(p) for p in files)
+
+    plan.removals.append(Removal("settings", "the settings " + ", ".join(map(str, files)), remove))
+
+
+def _certificates(ctx: Context, plan: UninstallPlan) -> None:
+    if ctx.settings.own_certificate:
+        plan.kept.append(f"your own certificate {ctx.settings.certfile} (not ours to delete)")
+        return
+    files = [p for p in (ctx.paths.default_certfile, ctx.paths.default_keyfile) if p.exists()]
+    if not files:
+        return
+
+    def remove() -> str:
+        for path in files:
+            path.unlink(missing_ok=True)
+        _remove_if_empty(ctx.paths.certs_dir)
+        return "deleted " + ", ".join(str(p) for p in files)
+
+    what = "the certificate and key " + ", ".join(str(p) for p in files)
+    plan.removals.append(Removal("certificate", what, remove))
+
+
+def _is_conda_base(path: Path) -> bool:
+    return (path / "conda-meta").is_dir() and (path / "bin" / "conda").exists()
+
+
+def _conda(ctx: Context, plan: UninstallPlan) -> None:
+    target = prefix_of(ctx)
+    if not target.exists():
+        return
+    if not _is_conda_base(target) or not _deletable(ctx, target):
+        plan.kept.append(f"{target}: not a conda install in your home, delete it yourself")
+        return
+
+    def remove() -> str:
+        _delete_tree(ctx, target)
+        return f"deleted {target} (the `conda initialize` block in ~/.bashrc is left)"
+
+    plan.removals.append(Removal("conda", f"the conda install {target}", remove))
+
+
+def _agent_files(ctx: Context, plan: UninstallPlan) -> None:
+    for directory, what in (
+        (ctx.paths.cache_dir, "downloads"),
+        (ctx.paths.state_dir, "the log and state"),
+    ):
+        if not directory.exists() or not _deletable(ctx, directory):
+            continue
+
+        def remove(directory: Path = directory) -> str:
+            _delete_tree(ctx, directory)
+            return f"deleted {directory}"
+
+        plan.removals.append(Removal("files", f"{what} in {directory}", remove))
+
+
+def _deletable(ctx: Context, path: Path) -> bool:
+    """Inside the home, not the home, and holding no notebooks."""
+    home, target = ctx.account.home.resolve(), path.resolve()
+    notebooks = notebook_dir(ctx).resolve()
+    inside_home = target != home and home in target.parents
+    holds_notebooks = notebooks == target or target in notebooks.parents
+    return inside_home and not holds_notebooks
+
+
+def _delete_tree(ctx: Context, path: Path) -> None:
+    if not _deletable(ctx, path):  # checked when planning; again right before deleting
+        raise UserError(f"refusing to delete {path}: it holds your notebooks or your home")
+    shutil.rmtree(path)
+
+
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (or gone): leave it
+        directory.rmdir()
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def confirm(question: str, assume_yes: bool, tty: Optional[bool] = None) -> bool:
+    """Ask a yes/no question; without a terminal to ask on, only --yes goes ahead."""
+    if assume_yes:
+        return True
+    if not (sys.stdin.isatty() if tty is None else tty):
+        raise UserError(
+            "uninstall asks for confirmation, and there is no terminal to answer on",
+            hint="run it in a terminal, or pass --yes",
+        )
+    return bool(click.confirm(question, default=False))
+
+
+def uninstall(ctx: Context, assume_yes: bool, purge: bool) -> None:
+    console = ctx.console
+    plan = make_plan(ctx, purge)
+    if not plan.removals:
+        who = ctx.account.name
+        console.info(f"Nothing to remove: jupyter-bootstrap set nothing up for {who}.")
+        return
+    console.info("This removes:")
+    for removal in plan.removals:
+        console.info(f"  - {removal.what}")
+    console.info("and keeps:")
+    for kept in plan.kept:
+        console.info(f"  - {kept}")
+    if not confirm("Go ahead?", assume_yes):
+        console.info("Nothing was changed.")
+        return
+    for removal in plan.removals:
+        console.step(removal.name, "changed", removal.perform())
+    console.info()
+    console.info(f"jupyter-bootstrap is uninstalled for {ctx.account.name}.")

@@ -1,0 +1,528 @@
+"""The Jupyter service on real systemd, as user ubuntu in a booted Debian instance
+(tests/e2e/instance.py): every "Must show" of the service issue, in order, in one instance.
+
+The tests build on each other (install, re-run, crash, reboot, drift, uninstall) like a
+user's week on one machine, so they run in file order and share the module's instance.
+The network namespace is the host's: logins go from this process to 127.0.0.1:PORT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import re
+import shlex
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+import requests
+from instance import SystemdInstance, free_port  # tests/e2e/instance.py (conftest: sys.path)
+
+from jupyter_bootstrap import port_owner, service_unit
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+USER = "ubuntu"
+HOME = f"/home/{USER}"
+JUPYTER_ENV = f"{HOME}/jupyter-env"
+AGENT_VENV = f"{HOME}/.local/share/jupyter-bootstrap/venv"
+CERTFILE = f"{HOME}/certs/mycert.pem"
+NOTEBOOKS = f"{HOME}/Notebooks"
+UNIT = "jupyter.service"
+UNIT_PATH = f"/etc/systemd/system/{UNIT}"
+PASSWORD = "e2e correct horse battery"
+DEFAULT_PORT = 8888
+STEPS = ["host", "conda", "shell", "jupyter", "password", "certificate", "config", "service"]
+STEPS.append("health")
+
+
+# -- getting the agent and Jupyter into the instance ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel of the checkout, built with the test environment's hatchling when it has one
+    (no download), else in pip's isolated build environment."""
+    out = tmp_path_factory.mktemp("wheel")
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out),
+         str(REPO)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = out.glob("jupyter_bootstrap-*.whl")
+    return wheel
+
+
+def install_agent(instance: SystemdInstance, wheel: Path) -> None:
+    """The one place the agent gets into the instance: pip into a venv, linked onto PATH.
+    (The install.sh issue swaps this for `curl ... | bash`: tests/support/install_agent.py.)"""
+    inside = f"/var/tmp/{wheel.name}"
+    instance.copy_in(wheel, inside, owner=USER)
+    pip_cache = {"PIP_CACHE_DIR": "/var/cache/jb-e2e-pip"}
+    instance.run(
+        f"python3 -m venv {AGENT_VENV} && {AGENT_VENV}/bin/pip install -q {inside}",
+        user=USER, env=pip_cache, timeout=600,
+    )  # fmt: skip
+    instance.run(f"ln -sf {AGENT_VENV}/bin/jupyter-bootstrap /usr/local/bin/jupyter-bootstrap")
+
+
+@dataclass
+class Box:
+    """The instance with the agent installed, and the port the service listens on."""
+
+    instance: SystemdInstance
+    port: int
+    tmp: Path
+
+    def agent(
+        self, *args: str, input: Optional[str] = None, code: Optional[int] = 0
+    ) -> subprocess.CompletedProcess[str]:
+        """`jupyter-bootstrap ARGS` as ubuntu in a login shell (no terminal, like cloud-init
+        or a pipe). Asserts the exit code unless `code` is None."""
+        result = self.instance.run(
+            shlex.join(["jupyter-bootstrap", *args]),
+            user=USER,
+            input=input,
+            check=False,
+            timeout=300,
+            # Never ask the (absent) EC2 metadata service, inside as in every test.
+            env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"},
+        )
+        if code is not None:
+            assert result.returncode == code, f"{args}: {result.stdout}\n{result.stderr}"
+        return result
+
+    def root(self, cmd: str, check: bool = True) -> str:
+        return self.instance.run(cmd, check=check).stdout.strip()
+
+    def main_pid(self) -> int:
+        return int(self.root(f"systemctl show -p MainPID --value {UNIT}") or 0)
+
+    def unit_is(self, query: str) -> str:
+        return self.root(f"systemctl {query} {UNIT}", check=False)
+
+    def cafile(self, user: str = USER) -> str:
+        """The certificate the server uses now, copied out to verify TLS against."""
+        path = self.tmp / f"cert-{uuid.uuid4().hex}.pem"
+        path.write_text(self.instance.read_file(f"/home/{user}/certs/mycert.pem"))
+        return str(path)
+
+    def starts_logged(self) -> int:
+        """How often systemd has started the unit (its journal's "Started" lines)."""
+        log = self.root(f"journalctl -u {UNIT} -o cat --no-pager")
+        return sum(1 for line in log.splitlines() if line.startswith("Started "))
+
+
+@pytest.fixture(scope="module")
+def box(
+    systemd_instance_factory: Callable[[], SystemdInstance],
+    agent_wheel: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Box]:
+    instance = systemd_instance_factory()
+    try:
+        instance.run("echo JUPYTER_BOOTSTRAP_METADATA_URL=off >> /etc/environment")
+        instance.ensure_venv_support()
+        # The two pip installs overlap: most of the time is downloads and unpacking.
+        with ThreadPoolExecutor(2) as pool:
+            jupyter = pool.submit(instance.make_venv, JUPYTER_ENV, ["notebook"])
+            agent = pool.submit(install_agent, instance, agent_wheel)
+            jupyter.result()
+            agent.result()
+        yield Box(instance, free_port(), tmp_path_factory.mktemp("certs"))
+    finally:
+        instance.shutdown()
+
+
+# -- talking to the server from outside, like the browser -------------------------------------
+
+
+def https_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy for 127.0.0.1; verify= below is what counts
+    return session
+
+
+def login(port: int, password: str, cafile: str) -> tuple[int, requests.Session, str]:
+    """The browser's login: GET /login for the _xsrf cookie, POST the form. TLS is verified
+    against the instance's certificate for the name `localhost` (127.0.0.1 here)."""
+    session = https_session()
+    base = f"https://localhost:{port}"
+    session.get(f"{base}/login", verify=cafile, timeout=30)
+    xsrf = session.cookies.get("_xsrf") or ""
+    answer = session.post(
+        f"{base}/login",
+        data={"password": password, "_xsrf": xsrf},
+        verify=cafile,
+        allow_redirects=False,
+        timeout=30,
+    )
+    return answer.status_code, session, xsrf
+
+
+def assert_login_works(port: int, cafile: str) -> None:
+    status, session, _ = login(port, PASSWORD, cafile)
+    assert status == 302
+    contents = session.get(f"https://localhost:{port}/api/contents", verify=cafile, timeout=30)
+    assert contents.status_code == 200
+    assert login(port, "not the password", cafile)[0] == 401
+
+
+def wait_for_https(port: int, cafile: str, timeout: float) -> float:
+    """Seconds until GET /api answers over verified TLS (fails the test after `timeout`)."""
+    started = time.monotonic()
+    while True:
+        try:
+            answer = https_session().get(f"https://localhost:{port}/api", verify=cafile, timeout=5)
+            if answer.status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        assert time.monotonic() - started < timeout, f"no HTTPS on {port} after {timeout} s"
+        time.sleep(0.2)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def websocket_exchange(
+    url: str, session: requests.Session, cafile: str, send: str, done: Callable[[str], bool]
+) -> list[str]:
+    """Send one message on a Jupyter websocket, collect replies until `done` says so."""
+    import tornado.httpclient
+    import tornado.websocket
+
+    async def exchange() -> list[str]:
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+        request = tornado.httpclient.HTTPRequest(
+            url, headers={"Cookie": cookies}, ssl_options=ssl.create_default_context(cafile=cafile)
+        )
+        connection = await tornado.websocket.websocket_connect(request)
+        await connection.write_message(send)
+        received: list[str] = []
+        deadline = time.monotonic() + 60
+        while not received or not done(received[-1]):
+            remaining = deadline - time.monotonic()
+            message = await asyncio.wait_for(connection.read_message(), remaining)
+            assert message is not None, f"websocket closed; got {received}"
+            received.append(str(message))
+        connection.close()
+        return received
+
+    return asyncio.run(exchange())
+
+
+KERNEL_CODE = """
+import os, pathlib, tempfile
+pathlib.Path(tempfile.gettempdir(), "jb-e2e-private-tmp").write_text("x")
+pathlib.Path.home().joinpath("Notebooks", "written-by-kernel.txt").write_text("y")
+no_new_privs = "NoNewPrivs:\\t1" in open("/proc/self/status").read()
+print("E2E", 6 * 7, no_new_privs, os.getuid())
+"""
+
+
+def run_in_kernel(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
+    base = f"https://localhost:{port}"
+    kernel = session.post(
+        f"{base}/api/kernels", json={}, headers={"X-XSRFToken": xsrf}, verify=cafile, timeout=60
+    )
+    assert kernel.status_code == 201, kernel.text
+    request = {
+        "header": {"msg_id": uuid.uuid4().hex, "username": "e2e", "session": uuid.uuid4().hex,
+                   "msg_type": "execute_request", "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
+        "content": {"code": KERNEL_CODE, "silent": False, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }  # fmt: skip
+
+    def printed(message: str) -> bool:
+        data = json.loads(message)
+        if data.get("msg_type") == "error":
+            raise AssertionError(f"the kernel failed: {data['content']}")
+        return data.get("msg_type") == "stream" and "E2E" in data["content"].get("text", "")
+
+    url = f"wss://localhost:{port}/api/kernels/{kernel.json()['id']}/channels"
+    replies = websocket_exchange(url, session, cafile, json.dumps(request), printed)
+    return str(json.loads(replies[-1])["content"]["text"]).strip()
+
+
+def run_in_terminal(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
+    base = f"https://localhost:{port}"
+    terminal = session.post(
+        f"{base}/api/terminals", headers={"X-XSRFToken": xsrf}, verify=cafile, timeout=30
+    )
+    assert terminal.status_code == 200, terminal.text
+    url = f"wss://localhost:{port}/terminals/websocket/{terminal.json()['name']}"
+    replies = websocket_exchange(
+        url, session, cafile, json.dumps(["stdin", "echo TERM-$((6*7)) $(id -un)\r"]),
+        lambda message: "TERM-42" in message,
+    )  # fmt: skip
+    return replies[-1]
+
+
+def step_states(output: str) -> dict[str, str]:
+    states = {}
+    for line in output.splitlines():
+        match = re.match(r"^  (\w+)\s+(ok|changed|drift|skipped|FAILED)\s", line)
+        if match:
+            states[match.group(1)] = match.group(2)
+    return states
+
+
+# -- the Must-show list ---------------------------------------------------------------------
+
+
+def test_init_runs_jupyter_as_an_enabled_service_with_https_login(box: Box) -> None:
+    result = box.agent(
+        "init", "--prefix", JUPYTER_ENV, "--password-stdin", "--port", str(box.port),
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert step_states(result.stdout)["service"] == "changed"
+    assert step_states(result.stdout)["health"] == "ok"
+    assert box.unit_is("is-enabled") == "enabled"
+    assert box.unit_is("is-active") == "active"
+    assert_login_works(box.port, box.cafile())
+
+
+def test_kernels_and_terminals_work_under_the_hardening(box: Box) -> None:
+    cafile = box.cafile()
+    status, session, xsrf = login(box.port, PASSWORD, cafile)
+    assert status == 302
+    assert run_in_kernel(box.port, session, xsrf, cafile) == "E2E 42 True 1000"
+    assert "TERM-42 ubuntu" in run_in_terminal(box.port, session, xsrf, cafile)
+    # The kernel's /tmp is the service's own (PrivateTmp=yes); its notebook folder is real.
+    assert box.root("test -e /tmp/jb-e2e-private-tmp && echo yes || echo no") == "no"
+    assert box.root(f"cat {NOTEBOOKS}/written-by-kernel.txt") == "y"
+
+
+def test_a_second_init_changes_nothing(box: Box) -> None:
+    pid = box.main_pid()
+    unit_before = box.root(f"sha256sum {UNIT_PATH}; stat -c %Y.%Z {UNIT_PATH}")
+    result = box.agent("init")
+    assert step_states(result.stdout) == dict.fromkeys(STEPS, "ok"), result.stdout
+    assert box.main_pid() == pid
+    assert box.root(f"sha256sum {UNIT_PATH}; stat -c %Y.%Z {UNIT_PATH}") == unit_before
+
+
+def test_status_json_logs_and_restart(box: Box) -> None:
+    status = box.agent("status")
+    assert "running for" in status.stdout and f"pid {box.main_pid()}" in status.stdout
+    document = json.loads(box.agent("status", "--json").stdout)
+    service = document["service"]
+    assert document["ok"] is True and document["exit_code"] == 0
+    assert (service["enabled"], service["active"], service["ours"]) == (True, True, True)
+    assert service["main_pid"] == box.main_pid()
+    assert isinstance(service["uptime_seconds"], int) and service["active_since"].endswith("Z")
+    assert document["url"].endswith(f":{box.port}/")
+    logs = box.agent("logs", "-n", "200").stdout
+    assert "Jupyter Server" in logs and "is running at" in logs
+    pid = box.main_pid()
+    restarted = box.agent("restart")
+    assert step_states(restarted.stdout) == {"service": "changed", "health": "ok"}
+    assert box.main_pid() not in (0, pid)
+
+
+def test_a_unit_that_is_not_ours_is_left_alone(box: Box) -> None:
+    foreign = "[Service]\nExecStart=/bin/sleep infinity\n"
+    box.instance.write_file("/etc/systemd/system/lab.service", foreign)
+    result = box.agent("init", "--service-name", "lab", code=2)
+    assert "was not written by jupyter-bootstrap" in result.stderr
+    assert "--service-name" in result.stderr
+    assert box.instance.read_file("/etc/systemd/system/lab.service") == foreign
+    box.root("rm /etc/systemd/system/lab.service")
+
+
+def test_kill_9_brings_it_back_within_10_seconds(box: Box) -> None:
+    pid = box.main_pid()
+    box.root(f"kill -9 {pid}")
+    back = wait_until(lambda: box.main_pid() not in (0, pid), 10, "a new Jupyter process")
+    wait_for_https(box.port, box.cafile(), 10 - back)
+    assert box.unit_is("is-active") == "active"
+
+
+def test_after_a_reboot_the_service_is_back_and_login_works(box: Box) -> None:
+    box.instance.reboot()
+    wait_until(lambda: box.unit_is("is-active") == "active", 30, "jupyter active after boot")
+    cafile = box.cafile()
+    wait_for_https(box.port, cafile, 60)
+    assert_login_works(box.port, cafile)
+
+
+def test_stop_and_disable_by_hand_is_drift_that_init_repairs(box: Box) -> None:
+    box.root(f"systemctl stop {UNIT} && systemctl disable --quiet {UNIT}")
+    status = box.agent("status", code=3)
+    flat = " ".join(status.stdout.split())
+    assert "jupyter.service is not enabled (disabled)" in flat
+    assert "jupyter.service is not running (inactive (dead))" in flat
+    assert "Drift found in: service, health" in flat
+    result = box.agent("init")
+    assert step_states(result.stdout)["service"] == "changed"
+    assert (box.unit_is("is-enabled"), box.unit_is("is-active")) == ("enabled", "active")
+    assert_login_works(box.port, box.cafile())
+
+
+def test_a_deleted_certificate_is_regenerated_with_one_restart(box: Box) -> None:
+    old_cert = box.instance.read_file(CERTFILE)
+    starts = box.starts_logged()
+    box.root(f"rm {CERTFILE}")
+    result = box.agent("init")
+    states = step_states(result.stdout)
+    assert (states["certificate"], states["service"], states["health"]) == (
+        "changed",
+        "changed",
+        "ok",
+    )
+    assert "restarted it (new certificate)" in " ".join(result.stdout.split())
+    cafile = box.cafile()
+    assert Path(cafile).read_text() != old_cert
+    time.sleep(1)  # let journald catch up before counting
+    assert box.starts_logged() == starts + 1
+    served = ssl.get_server_certificate(("127.0.0.1", box.port))
+    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(Path(cafile).read_text())
+    assert_login_works(box.port, cafile)
+
+
+def test_a_new_password_restarts_once_and_is_the_one_that_works(box: Box) -> None:
+    pid, starts = box.main_pid(), box.starts_logged()
+    new_password = "a brand new e2e password"
+    result = box.agent("password", "--password-stdin", input=new_password + "\n")
+    assert "Jupyter config changed" in " ".join(result.stdout.split())
+    assert box.main_pid() not in (0, pid)
+    time.sleep(1)  # let journald catch up before counting
+    assert box.starts_logged() == starts + 1
+    cafile = box.cafile()
+    assert login(box.port, new_password, cafile)[0] == 302
+    assert login(box.port, PASSWORD, cafile)[0] == 401
+
+
+LITERAL_PROBE = """#!/bin/sh
+{ printf '%s\\n' "$@"; pwd; printf '%s\\n' "$PATH"; } > /srv/jb-out/seen
+"""
+
+
+def test_unit_values_reach_the_program_literally(box: Box) -> None:
+    """Spaces, %, $, quotes and backslashes in the paths: our unit, run by systemd, hands
+    the program exactly these arguments, working directory and PATH."""
+    values = service_unit.UnitValues(
+        user=USER,
+        group=USER,
+        notebook_dir=Path('/srv/jb-out/my notebooks 100% "$HOME" \\b'),
+        jupyter_bin=Path("/opt/conda 50% %i/bin/jupyter"),
+        app="lab",
+        config_file=Path('/srv/j "c" %n $x \\y.py'),
+    )
+    box.instance.write_file(str(values.jupyter_bin), LITERAL_PROBE, mode=0o755)
+    box.root(f"mkdir -p {shlex.quote(str(values.notebook_dir))} && chown -R {USER} /srv/jb-out")
+    box.instance.write_file("/etc/systemd/system/jb-literals.service", service_unit.render(values))
+    box.root("systemctl daemon-reload && systemctl start jb-literals.service")
+    wait_until(
+        lambda: box.root("test -s /srv/jb-out/seen && echo yes", check=False) == "yes",
+        10,
+        "the probe program ran",
+    )
+    seen = box.instance.read_file("/srv/jb-out/seen").splitlines()
+    box.root("rm /etc/systemd/system/jb-literals.service && systemctl daemon-reload")
+    assert seen == [
+        "lab",
+        f"--config={values.config_file}",
+        str(values.notebook_dir),
+        f"{values.jupyter_bin.parent}:/usr/local/bin:/usr/bin:/bin",
+    ]
+
+
+ALICE = "alice"  # a login user whose sudo asks for her password (not the cloud default)
+ALICE_SUDO = "alice's sudo password"
+
+
+def as_alice_in_a_terminal(box: Box, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """`jupyter-bootstrap ARGS` as alice on a pseudo-terminal (script), typing her sudo
+    password whenever sudo asks (a line every half second: sudo may drop early input)."""
+    command = shlex.join(["jupyter-bootstrap", *args])
+    typing = f"for i in $(seq 60); do sleep 0.5; echo {shlex.quote(ALICE_SUDO)}; done"
+    script = f"({typing}) | script -qec {shlex.quote(command)} /dev/null"
+    return box.instance.run(
+        script, user=ALICE, check=False, timeout=120, env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"}
+    )
+
+
+def test_sudo_that_wants_a_password_asks_on_a_terminal_only(box: Box) -> None:
+    from jupyter_bootstrap.jupyter_hash import hash_password
+
+    box.root(
+        f"useradd --create-home --shell /bin/bash {ALICE}"
+        f" && echo {shlex.quote(f'{ALICE}:{ALICE_SUDO}')} | chpasswd"
+        f" && echo '{ALICE} ALL=(ALL) ALL' > /etc/sudoers.d/{ALICE}"
+        f" && chmod 0440 /etc/sudoers.d/{ALICE} && chmod 0755 {HOME}"
+    )
+    port, password = free_port(), "alice's jupyter password"
+    args = ["init", "--prefix", JUPYTER_ENV, "--password-hash", hash_password(password),
+            "--port", str(port), "--service-name", "jupyter-alice"]  # fmt: skip
+    # No terminal (cloud-init, a pipe): exit 2 with the reason, before anything is written.
+    piped = box.instance.run(
+        shlex.join(["jupyter-bootstrap", *args]), user=ALICE, check=False,
+        env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"},
+    )  # fmt: skip
+    assert piped.returncode == 2, piped.stdout + piped.stderr
+    assert "sudo needs a password" in piped.stderr and "no terminal" in piped.stderr
+    settings = f"/home/{ALICE}/.config/jupyter-bootstrap"
+    assert box.root(f"test -e {settings} && echo yes || echo no") == "no"
+    # In a terminal sudo asks once, and the service is installed and answers.
+    typed = as_alice_in_a_terminal(box, args)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    prompt = "[sudo] password for alice (to install and start the jupyter-alice.service"
+    assert prompt in typed.stdout
+    assert box.root("systemctl is-active jupyter-alice.service") == "active"
+    assert login(port, password, box.cafile(ALICE))[0] == 302
+    removed = as_alice_in_a_terminal(box, ["uninstall", "--yes"])
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert box.root("test -e /etc/systemd/system/jupyter-alice.service || echo gone") == "gone"
+
+
+def test_uninstall_removes_the_service_and_keeps_the_notebooks(box: Box) -> None:
+    box.instance.write_file(f"{NOTEBOOKS}/keep.ipynb", "{}", owner=USER)
+    result = box.agent("uninstall", "--yes")
+    assert "removed /etc/systemd/system/jupyter.service" in " ".join(result.stdout.split())
+    assert box.root(f"test -e {UNIT_PATH} && echo yes || echo no") == "no"
+    assert box.unit_is("is-enabled") != "enabled"
+    assert box.unit_is("is-active") != "active"
+    assert port_owner.listening_inodes(box.port) == set()
+    assert box.instance.read_file(f"{NOTEBOOKS}/keep.ipynb") == "{}"
+    assert box.root(f"test -e {CERTFILE} && echo kept") == "kept"  # only --purge deletes it
+
+
+def test_default_port_8888_from_a_fresh_setup(box: Box) -> None:
+    """Everything above used a free port; the default one once, end to end. The port is
+    shared with the host: wait for it, and name whoever holds it if it stays busy."""
+    try:
+        wait_until(lambda: not port_owner.holders(DEFAULT_PORT), 30, "port 8888 free")
+    except AssertionError:
+        holders = ", ".join(h.describe() for h in port_owner.holders(DEFAULT_PORT))
+        pytest.fail(f"port {DEFAULT_PORT} stays busy on this host: {holders}")
+    box.agent("init", "--prefix", JUPYTER_ENV, "--password-stdin", input=PASSWORD + "\n")
+    cafile = box.cafile()
+    status, _, _ = login(DEFAULT_PORT, PASSWORD, cafile)
+    assert status == 302
+    assert login(DEFAULT_PORT, "wrong password", cafile)[0] == 401
+    purge = box.agent("uninstall", "--yes", "--purge")
+    assert "deleted" in purge.stdout
+    assert box.root(f"test -e {CERTFILE} && echo yes || echo no") == "no"
+    assert box.root(f"test -d {JUPYTER_ENV} && echo kept") == "kept"  # not a conda install
+    assert box.instance.read_file(f"{NOTEBOOKS}/keep.ipynb") == "{}"
+    assert not port_owner.listening_inodes(DEFAULT_PORT)
