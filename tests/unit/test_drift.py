@@ -98,3 +98,22 @@ def test_loose_key_mode_is_fixed_without_a_new_certificate(converged: Path) -> N
     assert_drift_then_repair("mode 644, should be 600", "certificate")
     assert key.stat().st_mode & 0o777 == 0o600
     assert cert.read_bytes() == before
+
+
+def test_syntax_error_in_user_lines_is_refused_not_hidden(converged: Path) -> None:
+    config = converged / ".jupyter" / "jupyter_server_config.py"
+    before = config.read_text()
+    config.write_text(before + "c.ServerApp.terminals_enabled = (\n")
+    status = invoke("status")
+    assert status.exit_code == 2
+    assert "syntax error" in status.stderr and "terminals_enabled" in status.stderr
+    assert invoke("init").exit_code == 2
+    assert config.read_text() == before + "c.ServerApp.terminals_enabled = (\n"
+
+
+def test_syntax_error_inside_the_block_is_repaired(converged: Path) -> None:
+    config = converged / ".jupyter" / "jupyter_server_config.py"
+    before = config.read_text()
+    config.write_text(before.replace("c.ServerApp.port = 8888", "c.ServerApp.port = (("))
+    assert_drift_then_repair("differs from the settings", "config")
+    assert config.read_text() == before

@@ -3,6 +3,7 @@ jupyter_notebook_config.py), and no JSON sibling silently overriding it."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -19,6 +20,21 @@ def notebook_dir(ctx: Context) -> Path:
     if ctx.settings.notebook_dir:
         return Path(ctx.settings.notebook_dir)
     return ctx.paths.default_notebook_dir
+
+
+def _refuse_syntax_error(path: Path, text: str) -> None:
+    """Jupyter skips a config file that does not parse and starts on its defaults: plain
+    HTTP with a token instead of TLS and our password. The error can only be in the user's
+    lines (ours are rendered), and those are theirs to fix."""
+    try:
+        ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        line = (error.text or "").strip()
+        raise UserError(
+            f"{path} has a Python syntax error ({error.msg}) in your own lines: {line}",
+            hint="fix or remove that line (outside the jupyter-bootstrap block), then run "
+            "init again; Jupyter would ignore the whole file",
+        ) from None
 
 
 class ConfigStep:
@@ -81,6 +97,8 @@ class ConfigStep:
         values = self._values(ctx)
         if values is None:
             return Status.drift("waiting for the password and certificate", "write the config")
+        updated = jupyter_config.render_file(existing, kind, values)
+        _refuse_syntax_error(config_path, updated)
         problems = []
         if not existing:
             problems.append(f"{config_path} does not exist")
@@ -88,7 +106,7 @@ class ConfigStep:
             block = managed_block.split(existing).block
             if block is None:
                 problems.append(f"{config_path} has no jupyter-bootstrap block")
-            elif jupyter_config.render_file(existing, kind, values) != existing:
+            elif updated != existing:
                 problems.append(f"the managed block in {config_path} differs from the settings")
             elif mode_of(config_path) != CONFIG_MODE:
                 problems.append(f"{config_path} has mode {mode_of(config_path):o}, not 600")
