@@ -27,6 +27,8 @@ from typing import Callable, Optional
 import pytest
 import requests
 from instance import SystemdInstance, free_port  # tests/e2e/instance.py (conftest: sys.path)
+from tests.support.install_agent import install_agent as install_with_script
+from tests.support.install_agent import serve_installer
 
 from jupyter_bootstrap import port_owner, service_unit
 
@@ -36,7 +38,6 @@ REPO = Path(__file__).resolve().parents[2]
 USER = "ubuntu"
 HOME = f"/home/{USER}"
 JUPYTER_ENV = f"{HOME}/jupyter-env"
-AGENT_VENV = f"{HOME}/.local/share/jupyter-bootstrap/venv"
 CERTFILE = f"{HOME}/certs/mycert.pem"
 NOTEBOOKS = f"{HOME}/Notebooks"
 UNIT = "jupyter.service"
@@ -66,16 +67,10 @@ def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def install_agent(instance: SystemdInstance, wheel: Path) -> None:
-    """The one place the agent gets into the instance: pip into a venv, linked onto PATH.
-    (The install.sh issue swaps this for `curl ... | bash`: tests/support/install_agent.py.)"""
-    inside = f"/var/tmp/{wheel.name}"
-    instance.copy_in(wheel, inside, owner=USER)
-    pip_cache = {"PIP_CACHE_DIR": "/var/cache/jb-e2e-pip"}
-    instance.run(
-        f"python3 -m venv {AGENT_VENV} && {AGENT_VENV}/bin/pip install -q {inside}",
-        user=USER, env=pip_cache, timeout=600,
-    )  # fmt: skip
-    instance.run(f"ln -sf {AGENT_VENV}/bin/jupyter-bootstrap /usr/local/bin/jupyter-bootstrap")
+    """The one place the agent gets into the instance, the way a user's gets in:
+    `curl .../install.sh | bash` from a loopback server, as ubuntu in a login shell."""
+    with serve_installer(wheel) as served:
+        install_with_script(instance, served)
 
 
 @dataclass
