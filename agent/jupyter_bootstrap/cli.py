@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import click
 
@@ -19,6 +19,13 @@ from jupyter_bootstrap.errors import (
     UserError,
 )
 from jupyter_bootstrap.steps import STEP_NAMES
+
+if TYPE_CHECKING:
+    # Types only: the modules themselves are imported inside the commands that need them,
+    # so `--help` and `--version` stay fast.
+    from jupyter_bootstrap.engine import Context, Options, Report, Step
+
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -93,7 +100,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _settings_options(func: Any) -> Any:
+def _settings_options(func: Decorated) -> Decorated:
     """Flags that are saved in settings.json and reused by later runs."""
     options = [
         click.option("--prefix", metavar="DIR", help="Conda prefix (default ~/anaconda3)."),
@@ -142,7 +149,7 @@ def _settings_options(func: Any) -> Any:
     return func
 
 
-def _run_options(func: Any) -> Any:
+def _run_options(func: Decorated) -> Decorated:
     """Flags for this run only."""
     options = [
         click.option(
@@ -163,7 +170,7 @@ def _run_options(func: Any) -> Any:
     return func
 
 
-def _conda_options(func: Any) -> Any:
+def _conda_options(func: Decorated) -> Decorated:
     """Where conda comes from when it has to be installed."""
     options = [
         click.option(
@@ -283,8 +290,8 @@ def _valid_unit_name(name: str) -> bool:
 
 
 def _build_context(
-    user: Optional[str], overrides: dict[str, Any], options: Any, quiet: bool = False
-) -> Any:
+    user: Optional[str], overrides: dict[str, Any], options: Options, quiet: bool = False
+) -> Context:
     from jupyter_bootstrap import account, settings
     from jupyter_bootstrap.console import Console
     from jupyter_bootstrap.engine import Context
@@ -377,14 +384,14 @@ def init(**values: Any) -> None:
     print_summary(ctx)
 
 
-def _refuse_without_systemd(ctx: Any, preflight: Any) -> None:
+def _refuse_without_systemd(ctx: Context, preflight: Report) -> None:
     """Stop now, not after a long conda download, when the service step is bound to fail."""
     from jupyter_bootstrap.steps.service import refuse_early
 
     refuse_early(ctx, preflight)
 
 
-def _ask_password_first(ctx: Any, preflight: Any) -> None:
+def _ask_password_first(ctx: Context, preflight: Report) -> None:
     """Ask now, not after a ten-minute download the user may have walked away from."""
     from jupyter_bootstrap.steps.password import ASK, ask_and_hash
 
@@ -393,7 +400,7 @@ def _ask_password_first(ctx: Any, preflight: Any) -> None:
         ctx.options.typed_password_hash = ask_and_hash(ctx)
 
 
-def _ask_anaconda_tos_first(ctx: Any, preflight: Any) -> None:
+def _ask_anaconda_tos_first(ctx: Context, preflight: Context) -> None:
     """Like the password: a question must never wait behind a long download."""
     from jupyter_bootstrap import anaconda_tos
 
@@ -401,7 +408,7 @@ def _ask_anaconda_tos_first(ctx: Any, preflight: Any) -> None:
         anaconda_tos.ensure_accepted(ctx, interactive=_stdin_is_tty())
 
 
-def _remember_prefix(ctx: Any) -> None:
+def _remember_prefix(ctx: Context) -> None:
     """A conda found (rather than chosen) on the first run stays the one later runs use,
     even if PATH or $CONDA_EXE change."""
     found = ctx.facts.conda
@@ -410,7 +417,7 @@ def _remember_prefix(ctx: Any) -> None:
         ctx.save_settings()
 
 
-def _silent_checks(ctx: Any, steps: list[Any]) -> Any:
+def _silent_checks(ctx: Context, steps: list[Step]) -> Report:
     from jupyter_bootstrap.console import Console
 
     class Silent(Console):
