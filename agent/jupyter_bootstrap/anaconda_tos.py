@@ -62,7 +62,7 @@ def ensure_accepted(ctx: Context, interactive: bool) -> None:
     """Ask once on a terminal (the answer is saved), or require the flag without one."""
     if ctx.settings.accept_anaconda_tos:
         return
-    prefix = conda.chosen_prefix(ctx)
+    prefix = ctx.prefix
     text = EXPLANATION.format(prefix=prefix)
     if not interactive:
         raise UserError(

@@ -19,7 +19,6 @@ from jupyter_bootstrap.run import run
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.account import Account
-    from jupyter_bootstrap.engine import Context
     from jupyter_bootstrap.paths import Paths
     from jupyter_bootstrap.settings import Settings
 
@@ -238,16 +237,6 @@ def locate(settings: Settings, paths: Paths, environ: Mapping[str, str]) -> Cond
         if found.state in (PrefixState.READY, PrefixState.BROKEN):
             return found
     return inspect_prefix(paths.default_prefix(distribution), "default", distribution)
-
-
-def chosen_prefix(ctx: Context) -> Path:
-    """The prefix later steps use: what the conda step found, else the settings (when the
-    conda step is skipped)."""
-    if ctx.facts.conda is not None:
-        return ctx.facts.conda.prefix
-    if ctx.settings.prefix:
-        return Path(ctx.settings.prefix)
-    return ctx.paths.default_prefix(ctx.settings.distribution)
 
 
 def as_account(account: Account, argv: Sequence[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from jupyter_bootstrap.errors import BootstrapError, StepFailed
@@ -66,6 +67,22 @@ class Context:
     facts: Facts
     read_password: PasswordReader
     restart_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> Path:
+        """The conda prefix every step after `conda` uses: what the conda step found, else
+        the saved choice (when it is skipped), else the distribution's default."""
+        if self.facts.conda is not None:
+            return self.facts.conda.prefix
+        if self.settings.prefix:
+            return Path(self.settings.prefix)
+        return self.paths.default_prefix(self.settings.distribution)
+
+    @property
+    def notebook_dir(self) -> Path:
+        if self.settings.notebook_dir:
+            return Path(self.settings.notebook_dir)
+        return self.paths.default_notebook_dir
 
     def request_restart(self, reason: str) -> None:
         """A change the running server must pick up (certificate, config, unit)."""

@@ -21,7 +21,6 @@ from jupyter_bootstrap import managed_block, service_unit, sudo, systemd
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
 from jupyter_bootstrap.run import run, sudo_argv
-from jupyter_bootstrap.steps.service import notebook_dir, prefix_of
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -41,7 +40,7 @@ class UninstallPlan:
 
 
 def make_plan(ctx: Context, purge: bool) -> UninstallPlan:
-    plan = UninstallPlan([], [f"your notebooks in {notebook_dir(ctx)}"])
+    plan = UninstallPlan([], [f"your notebooks in {ctx.notebook_dir}"])
     for add in (_service, _config_blocks, _settings):
         add(ctx, plan)
     if purge:
@@ -152,7 +151,7 @@ def _is_conda_base(path: Path) -> bool:
 
 
 def _conda(ctx: Context, plan: UninstallPlan) -> None:
-    target = prefix_of(ctx)
+    target = ctx.prefix
     if not target.exists():
         return
     if not _is_conda_base(target) or not _deletable(ctx, target):
@@ -184,7 +183,7 @@ def _agent_files(ctx: Context, plan: UninstallPlan) -> None:
 def _deletable(ctx: Context, path: Path) -> bool:
     """Inside the home, not the home, and holding no notebooks."""
     home, target = ctx.account.home.resolve(), path.resolve()
-    notebooks = notebook_dir(ctx).resolve()
+    notebooks = ctx.notebook_dir.resolve()
     inside_home = target != home and home in target.parents
     holds_notebooks = notebooks == target or target in notebooks.parents
     return inside_home and not holds_notebooks

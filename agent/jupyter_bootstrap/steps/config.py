@@ -16,12 +16,6 @@ from jupyter_bootstrap.files import atomic_write, ensure_dir, mode_of, write_bac
 CONFIG_MODE = 0o600  # it holds the password hash
 
 
-def notebook_dir(ctx: Context) -> Path:
-    if ctx.settings.notebook_dir:
-        return Path(ctx.settings.notebook_dir)
-    return ctx.paths.default_notebook_dir
-
-
 def _refuse_syntax_error(path: Path, text: str) -> None:
     """Jupyter skips a config file that does not parse and starts on its defaults: plain
     HTTP with a token instead of TLS and our password. The error can only be in the user's
@@ -54,7 +48,7 @@ class ConfigStep:
         return jupyter_config.ConfigValues(
             ip=ctx.settings.bind_ip,
             port=ctx.settings.port,
-            root_dir=str(notebook_dir(ctx)),
+            root_dir=str(ctx.notebook_dir),
             certfile=str(ctx.facts.certfile),
             keyfile=str(ctx.facts.keyfile),
             password_hash=ctx.settings.password_hash,
@@ -85,7 +79,7 @@ class ConfigStep:
     def check(self, ctx: Context) -> Status:
         kind, config_path, json_path = self._paths(ctx)
         ctx.facts.config_file = config_path
-        root = notebook_dir(ctx)
+        root = ctx.notebook_dir
         if root.exists() and not root.is_dir():
             raise UserError(
                 f"the notebook folder {root} is a file",
@@ -127,7 +121,7 @@ class ConfigStep:
             raise UserError("the password and certificate steps must run before the config")
         owner = ctx.account.owner
         notes = []
-        root = notebook_dir(ctx)
+        root = ctx.notebook_dir
         if not root.is_dir():
             ensure_dir(root, 0o755, owner)
             notes.append(f"created {root}")

@@ -5,7 +5,6 @@ come without it: the prefix's own conda installs `notebook` (and `jupyterlab` fo
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Optional
 
 from jupyter_bootstrap import anaconda_tos, conda, jupyter_probe
@@ -17,10 +16,6 @@ from jupyter_bootstrap.run import run
 
 # Solving and fetching a few dozen packages; slow mirrors and small instances need time.
 INSTALL_TIMEOUT = 1800
-
-
-def prefix_of(ctx: Context) -> Path:
-    return conda.chosen_prefix(ctx)
 
 
 def missing_packages(install: Optional[JupyterInstall], app: str) -> list[str]:
@@ -38,7 +33,7 @@ class JupyterStep:
     title = "Jupyter in the conda prefix"
 
     def check(self, ctx: Context) -> Status:
-        prefix = prefix_of(ctx)
+        prefix = ctx.prefix
         install = jupyter_probe.probe(prefix)
         ctx.facts.jupyter = install
         missing = missing_packages(install, ctx.settings.app)
@@ -57,7 +52,7 @@ class JupyterStep:
         return Status.good(f"{prefix}: " + ", ".join(parts))
 
     def apply(self, ctx: Context, found: Status) -> str:
-        prefix = prefix_of(ctx)
+        prefix = ctx.prefix
         conda_bin = prefix / "bin" / "conda"
         found_conda = ctx.facts.conda
         if found_conda is None:  # --skip conda: still use the prefix's conda if it works

@@ -37,18 +37,6 @@ class ServicePlan:
         return service_state.fingerprint(self.text, files)
 
 
-def prefix_of(ctx: Context) -> Path:
-    if ctx.settings.prefix:
-        return Path(ctx.settings.prefix)
-    return ctx.paths.default_prefix(ctx.settings.distribution)
-
-
-def notebook_dir(ctx: Context) -> Path:
-    if ctx.settings.notebook_dir:
-        return Path(ctx.settings.notebook_dir)
-    return ctx.paths.default_notebook_dir
-
-
 def certificate_files(ctx: Context) -> tuple[Path, Path]:
     """What the certificate step found, or (when it was skipped) what the settings say."""
     settings = ctx.settings
@@ -64,8 +52,8 @@ def unit_values(ctx: Context) -> service_unit.UnitValues:
     return service_unit.UnitValues(
         user=ctx.account.name,
         group=service_unit.group_name(ctx.account.gid),
-        notebook_dir=notebook_dir(ctx),
-        jupyter_bin=jupyter.jupyter_bin if jupyter else prefix_of(ctx) / "bin" / "jupyter",
+        notebook_dir=ctx.notebook_dir,
+        jupyter_bin=jupyter.jupyter_bin if jupyter else ctx.prefix / "bin" / "jupyter",
         app=ctx.settings.app,
         config_file=ctx.facts.config_file or ctx.paths.server_config,
     )

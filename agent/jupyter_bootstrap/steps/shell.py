@@ -49,7 +49,7 @@ class ShellStep:
 
     def check(self, ctx: Context) -> Status:
         found = ctx.facts.conda
-        prefix = conda.chosen_prefix(ctx)
+        prefix = ctx.prefix
         bashrc = ctx.paths.bashrc
         not_conda = found is None and not (prefix / "bin" / "conda").exists()
         if not_conda or (found is not None and found.state is PrefixState.OTHER_JUPYTER):
@@ -72,7 +72,7 @@ class ShellStep:
         return Status.good(f"{bashrc} activates {prefix} in new shells")
 
     def apply(self, ctx: Context, found: Status) -> str:
-        prefix = conda.chosen_prefix(ctx)
+        prefix = ctx.prefix
         conda_bin = prefix / "bin" / "conda"
         if not conda_bin.exists():
             raise StepFailed(
