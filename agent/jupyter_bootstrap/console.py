@@ -62,6 +62,12 @@ class Console:
         for line in _wrap(text, 0):
             click.echo(line)
 
+    def field(self, label: str, text: str) -> None:
+        """`  Label:       text` with the text wrapped under itself, not under the label."""
+        if not self.quiet:
+            heading = f"{label}:" if label else ""
+            self._labelled(f"  {heading:<13}", text, None)
+
     def heading(self, text: str) -> None:
         click.echo(click.style(text, bold=True))
 

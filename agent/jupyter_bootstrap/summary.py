@@ -30,27 +30,39 @@ def print_summary(ctx: Context) -> None:
     console = ctx.console
     console.info()
     console.heading("Jupyter is set up.")
-    console.info(f"  Open:        {url(ctx)}")
-    if ctx.facts.certificate is not None:
-        fingerprint = ctx.facts.certificate.fingerprint_sha256
-        console.info("  Certificate: self-signed; your browser will warn once. Compare its")
-        console.info("               SHA-256 fingerprint with:")
-        for start in range(0, len(fingerprint), 48):
-            console.info("               " + fingerprint[start : start + 48])
+    console.field("Open", url(ctx))
+    certificate = ctx.facts.certificate
+    if ctx.settings.own_certificate:
+        console.field("Certificate", f"your own, {ctx.settings.certfile}")
+    elif certificate is not None:
+        fingerprint = certificate.fingerprint_sha256
+        # Split in two halves at a colon so each fits a PuTTY line and reads in pairs.
+        half = len(fingerprint) // 2 + 1
+        console.field(
+            "Certificate",
+            "self-signed, so the browser warns once. Before you accept it, check that its "
+            "SHA-256 fingerprint is:",
+        )
+        console.field("", fingerprint[:half])
+        console.field("", fingerprint[half:])
     port = ctx.settings.port
     if ctx.settings.access == "tunnel":
-        console.info(
-            f"  Access:      only through an SSH tunnel. In PuTTY: Connection > SSH > Tunnels, "
-            f"source port {port}, destination localhost:{port}, Add; then reconnect."
+        console.field(
+            "Access",
+            f"only through an SSH tunnel. In PuTTY: Connection > SSH > Tunnels, source port "
+            f"{port}, destination localhost:{port}, Add; then reconnect.",
         )
     else:
-        console.info(
-            f"  Firewall:    the instance's security group must allow inbound TCP {port} "
-            "from your IP address (My IP), and nothing wider."
+        console.field(
+            "Firewall",
+            f"the instance's security group must allow inbound TCP {port} from your IP "
+            "address (source: My IP), and nothing wider.",
         )
     for note in ctx.facts.notes:
-        console.info(f"  Note:        {note}")
-    console.info("  Re-run `jupyter-bootstrap init` any time: it repairs whatever drifted.")
+        console.field("Note", note)
+    console.field(
+        "Later", "run `jupyter-bootstrap init` again any time: it repairs whatever drifted."
+    )
 
 
 def print_status_footer(ctx: Context, report: Report) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap import certs
-from tests.conftest import init_files_only
+from tests.conftest import init_files_only, invoke
 from tests.support.tree import snapshot
 
 
@@ -110,4 +110,6 @@ def test_own_certificate_is_used_and_never_touched(
     config = (home / ".jupyter" / "jupyter_server_config.py").read_text()
     assert f"c.ServerApp.certfile = '{tmp_path / 'fullchain.pem'}'" in config
     assert not (home / "certs").exists()
+    summary = " ".join(invoke("init").output.split())
+    assert "Certificate: your own" in summary and "self-signed" not in summary
     assert (tmp_path / "fullchain.pem").read_bytes() == cert
