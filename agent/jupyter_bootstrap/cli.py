@@ -302,7 +302,7 @@ def _build_context(
 
     who = account.resolve(user)
     paths = Paths(who.home)
-    setup_log(paths.log_file)
+    setup_log(paths.log_file, who.owner)
     saved = settings.load(paths.settings_file)
     return Context(
         account=who,

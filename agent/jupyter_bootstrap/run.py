@@ -11,21 +11,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Optional
 
-from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.errors import StepFailed, UserError
+from jupyter_bootstrap.files import Owner, ensure_dir
 
 log = logging.getLogger("jupyter_bootstrap")
 
 TAIL_LINES = 20
 
 
-def setup_log(path: Path) -> Optional[Path]:
-    """Append to the log file (0600: it may name paths and users). Returns None when it
-    cannot be opened, so a read-only home never stops the agent."""
+def setup_log(path: Path, owner: Optional[Owner] = None) -> Optional[Path]:
+    """Append to the log file (0600: it may name paths and users), owned like every other
+    file of the user's (root acting for them must not leave root-owned dirs in their home).
+    Returns None when it cannot be opened, so a read-only home never stops the agent."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_dir(path.parent, 0o700, owner)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-    except OSError:
+        try:
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(fd, owner.uid, owner.gid)
+        finally:
+            os.close(fd)
+    except (OSError, UserError):
         return None
     for handler in list(log.handlers):
         if isinstance(handler, logging.FileHandler):
