@@ -60,9 +60,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Union
 
-import pytest
+from tests.support.require import skip_or_fail
 
-REQUIRE_E2E_ENV = "JUPYTER_BOOTSTRAP_REQUIRE_E2E"
 CACHE_ENV = "JUPYTER_BOOTSTRAP_E2E_CACHE"
 MIRROR_ENV = "JUPYTER_BOOTSTRAP_E2E_MIRROR"
 KEEP_ENV = "JUPYTER_BOOTSTRAP_E2E_KEEP"
@@ -236,13 +235,6 @@ class InstanceCommandError(subprocess.CalledProcessError):
         return f"{super().__str__()}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
 
 
-def require_or_skip(reason: str) -> NoReturn:
-    """Skip the test for `reason`, or fail it when JUPYTER_BOOTSTRAP_REQUIRE_E2E=1 (CI)."""
-    if os.environ.get(REQUIRE_E2E_ENV) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_E2E_ENV}=1 turns this skip into a failure)")
-    pytest.skip(reason)
-
-
 def missing_prerequisites() -> list[str]:
     """Why a systemd instance cannot be booted here (empty when it can)."""
     reasons = []
@@ -260,7 +252,7 @@ def ensure_prerequisites() -> None:
     """Skip (or, when required, fail) the calling test if an instance cannot be booted."""
     reasons = missing_prerequisites()
     if reasons:
-        require_or_skip("; ".join(reasons))
+        skip_or_fail("; ".join(reasons))
 
 
 def free_port() -> int:
