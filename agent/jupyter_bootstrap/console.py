@@ -1,5 +1,6 @@
 """What the user sees. Colour only on a TTY (click strips it elsewhere), ASCII only, lines
-kept under 100 columns so PuTTY never wraps them mid-word."""
+wrapped at 100 columns so PuTTY never wraps them mid-word (a single path or URL longer than
+a line is left whole, so it can still be copied)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def _wrap(text: str, indent: int) -> list[str]:
             textwrap.wrap(
                 paragraph,
                 width=WIDTH - indent,
-                break_long_words=True,
+                # A path or URL is never cut in two: the user copies it from PuTTY, and a
+                # token longer than the line is better whole than broken.
+                break_long_words=False,
                 break_on_hyphens=False,
             )
             or [""]

@@ -170,7 +170,7 @@ def test_fresh_miniforge_install_asks_nothing_and_uses_conda_forge(
     result = init("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 0, result.output
     assert "conda changed installed Miniforge (conda 24.9.2)" in " ".join(result.output.split())
-    assert "sha256 verified" in result.output
+    assert "sha256 verified" in " ".join(result.output.split())
     assert site.runs() == [f"-b -p {prefix}"]
     [install] = [c for c in conda_commands(prefix) if c["command"] == "install"]
     assert install["channels"] == ["conda-forge"] and install["override"] is True
