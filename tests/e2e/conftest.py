@@ -7,18 +7,11 @@ JUPYTER_BOOTSTRAP_REQUIRE_E2E=1, as CI sets it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# instance.py sits beside this file; make it importable under any --import-mode (the
-# default "prepend" mode already does this, "importlib" does not).
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-
-from instance import (
+from tests.e2e.instance import (
     InstanceFactory,
     SystemdInstance,
     base_tarball,

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import pytest
-from instance import SystemdInstance
+
+import jupyter_bootstrap
+from tests.e2e.instance import SystemdInstance
 from tests.support.install_agent import (
     INSTALL_SH,
     INSTANCE_PIP_CACHE,
@@ -32,8 +34,6 @@ from tests.support.install_agent import (
     install_env,
     serve_installer,
 )
-
-import jupyter_bootstrap
 
 pytestmark = pytest.mark.e2e
 

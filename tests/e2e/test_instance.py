@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from instance import (
+
+from tests.e2e.instance import (
     LOGIN_USER,
     InstanceCommandError,
     InstanceFactory,

@@ -26,11 +26,11 @@ from typing import Callable, Optional
 
 import pytest
 import requests
-from instance import SystemdInstance, free_port  # tests/e2e/instance.py (conftest: sys.path)
-from tests.support.install_agent import install_agent as install_with_script
-from tests.support.install_agent import serve_installer
 
 from jupyter_bootstrap import port_owner, service_unit
+from tests.e2e.instance import SystemdInstance, free_port
+from tests.support.install_agent import install_agent as install_with_script
+from tests.support.install_agent import serve_installer
 
 pytestmark = pytest.mark.e2e
 

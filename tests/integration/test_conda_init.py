@@ -87,8 +87,8 @@ def test_init_installs_conda_configures_jupyter_and_a_rerun_does_nothing(
     certfile = home / "certs" / "mycert.pem"
     with running_server(prefix, config, home, port, certfile) as base:
         assert requests.get(f"{base}/api", verify=str(certfile), timeout=10).status_code == 200
-        status, session = login(base, PASSWORD, certfile)
-        assert status == 302
+        login_status, session = login(base, PASSWORD, certfile)
+        assert login_status == 302
         assert session.get(f"{base}/api/contents", verify=str(certfile), timeout=10).ok
 
     # Again, with no flags: nothing fetched, no installer, conda untouched.

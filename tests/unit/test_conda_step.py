@@ -482,7 +482,7 @@ def test_conda_runs_as_the_login_user_when_root_acts_for_them(
     from jupyter_bootstrap.account import Account
 
     ubuntu = Account("ubuntu", 1000, 1000, tmp_path)
-    monkeypatch.setattr(conda.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert conda.as_account(ubuntu, ["bash", "x.sh"]) == [
         "runuser",
         "-u",
@@ -492,5 +492,5 @@ def test_conda_runs_as_the_login_user_when_root_acts_for_them(
         "x.sh",
     ]
     assert conda.account_env(ubuntu)["HOME"] == str(tmp_path)  # conda init edits their bashrc
-    monkeypatch.setattr(conda.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert conda.as_account(ubuntu, ["bash", "x.sh"]) == ["bash", "x.sh"]

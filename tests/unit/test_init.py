@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,7 @@ def test_classic_notebook_gets_notebook_config(home: Path, tmp_path: Path) -> No
 
 
 def test_root_is_refused_without_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(account.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     with pytest.raises(UserError, match="root"):
         account.resolve(None)
     with pytest.raises(UserError, match="root"):

@@ -74,9 +74,9 @@ def test_given_hash_is_stored(home: Path, jupyter_prefix: Path) -> None:
 def test_seed_tutorial_sha1_hash_is_kept_and_reported_weak(
     home: Path, jupyter_prefix: Path
 ) -> None:
-    from jupyter_server.auth import passwd
+    from jupyter_server.auth.security import passwd
 
-    legacy = passwd("old-password", algorithm="sha1")
+    legacy: str = passwd("old-password", algorithm="sha1")  # type: ignore[no-untyped-call]
     notebook_config = home / ".jupyter" / "jupyter_notebook_config.py"
     notebook_config.parent.mkdir()
     notebook_config.write_text(f"c = get_config()\nc.NotebookApp.password = u'{legacy}'\n")

@@ -7,6 +7,7 @@ import os
 import socket
 from pathlib import Path
 
+import click
 import pytest
 
 from jupyter_bootstrap import port_owner, service_commands, sudo, systemd, uninstall
@@ -237,7 +238,7 @@ def test_purge_keeps_a_prefix_that_is_not_a_conda_install(
 
 
 def test_confirmation_no_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uninstall.click, "confirm", lambda question, default: False)
+    monkeypatch.setattr(click, "confirm", lambda question, default: False)
     assert uninstall.confirm("Go ahead?", assume_yes=False, tty=True) is False
     assert uninstall.confirm("Go ahead?", assume_yes=True, tty=False) is True
     with pytest.raises(UserError, match="no terminal"):
@@ -260,7 +261,7 @@ def test_sudo_wanting_a_password_without_a_terminal_is_exit_2(
     fake: FakeSystemd,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sudo.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
     monkeypatch.setattr(sudo, "have_terminal", lambda: False)
     with pytest.raises(UserError) as refused:
@@ -277,7 +278,7 @@ def test_init_stops_before_any_change_when_sudo_cannot_ask(
     jupyter_prefix: Path,
     port: int,  # noqa: F811
 ) -> None:
-    monkeypatch.setattr(sudo.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
     monkeypatch.setattr(sudo, "have_terminal", lambda: False)
     output = init(jupyter_prefix, port, code=2)
@@ -291,7 +292,7 @@ def test_sudo_with_a_terminal_asks_once(
     fake: FakeSystemd,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sudo.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
     monkeypatch.setattr(sudo, "have_terminal", lambda: True)
     with pytest.raises(UserError, match="did not accept the password"):  # the fake says no
