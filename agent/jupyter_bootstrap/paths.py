@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +21,6 @@ class Paths:
     @property
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.home / ".local" / "share" / APP
 
     @property
     def state_dir(self) -> Path:
@@ -98,7 +93,7 @@ DISTRIBUTION_DIRS = {
     "miniforge": "miniforge3",
 }
 
-SYSTEMD_UNIT_DIR = Path(os.environ.get("JUPYTER_BOOTSTRAP_UNIT_DIR", "/etc/systemd/system"))
+SYSTEMD_UNIT_DIR = Path("/etc/systemd/system")
 OS_RELEASE = Path("/etc/os-release")
 
 
