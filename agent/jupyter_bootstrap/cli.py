@@ -372,6 +372,8 @@ def init(**values: Any) -> None:
     # does not match its key, a notebook folder that is a file...) exits 2 with no change.
     preflight = _build_context(values["user"], _overrides(values), options, quiet=True)
     found = _silent_checks(preflight, steps)
+    # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
+    ctx.facts.public = preflight.facts.public
     _refuse_without_systemd(preflight, found)
     _ask_password_first(ctx, found)
     _ask_anaconda_tos_first(ctx, preflight)

@@ -56,6 +56,10 @@ def test_changed_public_ip_renews_the_certificate(
             "does not cover ec2-203-0-113-7.example.com, 203.0.113.7", "certificate"
         )
         assert "PUT /latest/api/token" in imds.requests
+        imds.requests.clear()
+        assert invoke("init").exit_code == 0
+        # One lookup per run (token + two items), shared by the preflight and the run.
+        assert len(imds.requests) == 3, imds.requests
         result = invoke("init")
         assert "https://ec2-203-0-113-7.example.com:8888/" in result.output
         imds.items["public-ipv4"] = "198.51.100.9"  # stop/start gave a new address
