@@ -289,9 +289,7 @@ def _valid_unit_name(name: str) -> bool:
     return bool(name) and len(name) < 240 and set(name) <= allowed and not name.startswith(".")
 
 
-def _build_context(
-    user: Optional[str], overrides: dict[str, Any], options: Options, quiet: bool = False
-) -> Context:
+def _build_context(user: Optional[str], overrides: dict[str, Any], options: Options) -> Context:
     from jupyter_bootstrap import account, settings
     from jupyter_bootstrap.console import Console
     from jupyter_bootstrap.engine import Context
@@ -309,7 +307,7 @@ def _build_context(
         paths=paths,
         settings=saved.with_overrides(overrides),
         options=options,
-        console=Console(quiet=quiet),
+        console=Console(),
         facts=Facts(),
         read_password=password_reader(options.password_stdin, _stdin_is_tty),
     )
@@ -368,12 +366,7 @@ def init(**values: Any) -> None:
             f"{len(report.drifted)} step(s) would change." if report.drifted else "Nothing to do."
         )
         return
-    # Every check once, silently, before anything is written: bad input (a certificate that
-    # does not match its key, a notebook folder that is a file...) exits 2 with no change.
-    preflight = _build_context(values["user"], _overrides(values), options, quiet=True)
-    found = _silent_checks(preflight, steps)
-    # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
-    ctx.facts.public = preflight.facts.public
+    preflight, found = _preflight(ctx, steps)
     _refuse_without_systemd(preflight, found)
     _ask_password_first(ctx, found)
     _ask_anaconda_tos_first(ctx, preflight)
@@ -419,20 +412,27 @@ def _remember_prefix(ctx: Context) -> None:
         ctx.save_settings()
 
 
-def _silent_checks(ctx: Context, steps: list[Step]) -> Report:
+def _preflight(ctx: Context, steps: list[Step]) -> tuple[Context, Report]:
+    """Every check once, silently, on a copy of the context, before anything is written:
+    bad input (a certificate that does not match its key, a notebook folder that is a
+    file...) exits 2 with no change, and the questions can be asked up front."""
+    import dataclasses
+
     from jupyter_bootstrap.console import Console
-
-    class Silent(Console):
-        def step(self, name: str, state: str, summary: str) -> None:
-            pass
-
-        def warn(self, text: str) -> None:
-            pass
-
-    ctx.console = Silent()
     from jupyter_bootstrap.engine import converge
+    from jupyter_bootstrap.facts import Facts
 
-    return converge(ctx, steps, apply=False)
+    quiet = dataclasses.replace(
+        ctx,
+        settings=dataclasses.replace(ctx.settings),
+        console=Console(quiet=True),
+        facts=Facts(),
+        restart_reasons=[],
+    )
+    report = converge(quiet, steps, apply=False)
+    # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
+    ctx.facts.public = quiet.facts.public
+    return quiet, report
 
 
 @cli.command()
@@ -494,8 +494,7 @@ def password(user: Optional[str], password_stdin: bool) -> None:
             "nothing is set up yet", hint="run `jupyter-bootstrap init` first: it asks for one"
         )
     steps = init_steps()
-    preflight = _build_context(user, {}, options, quiet=True)
-    _ask_password_first(ctx, _silent_checks(preflight, steps))
+    _ask_password_first(ctx, _preflight(ctx, steps)[1])
     converge(ctx, steps, apply=True)
     ctx.console.info("Password changed. Log in again in the browser with the new one.")
 

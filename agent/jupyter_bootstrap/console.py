@@ -47,6 +47,8 @@ class Console:
 
     def step(self, name: str, state: str, summary: str) -> None:
         """One report line: `  certificate  changed  generated ...` (wrapped, aligned)."""
+        if self.quiet:
+            return
         label = click.style(f"{state:<{STATE_WIDTH}}", fg=STATE_COLOURS.get(state), bold=True)
         indent = 2 + NAME_WIDTH + 1 + STATE_WIDTH + 1
         lines = _wrap(summary, indent)
@@ -75,6 +77,8 @@ class Console:
         click.echo(click.style(text, bold=True))
 
     def warn(self, text: str) -> None:
+        if self.quiet:
+            return
         self._labelled("warning: ", text, "yellow", err=True)
 
     def error(
