@@ -99,7 +99,7 @@ def _run_quietly(argv: Sequence[str]) -> tuple[bool, str]:
     return result.returncode == 0, lines[-1] if lines else f"exit {result.returncode}"
 
 
-def _is_base_install(prefix: Path) -> bool:
+def is_base_install(prefix: Path) -> bool:
     """conda's own package record (or its command) marks a base install; an environment
     made with `conda create` has conda-meta/history but neither."""
     meta = prefix / "conda-meta"
@@ -123,7 +123,7 @@ def inspect_prefix(prefix: Path, found_by: str, distribution: str) -> CondaInsta
             return plan(PrefixState.EMPTY)
     except OSError as error:
         return plan(PrefixState.FOREIGN, f"it cannot be read ({error.strerror})")
-    if _is_base_install(prefix):
+    if is_base_install(prefix):
         return _inspect_base(prefix, found_by)
     if (prefix / "bin" / "python").exists() and (prefix / "bin" / "jupyter").exists():
         return plan(PrefixState.OTHER_JUPYTER)

@@ -25,6 +25,7 @@ import urllib3
 
 from jupyter_bootstrap import __version__
 from jupyter_bootstrap.errors import StepFailed, UserError
+from jupyter_bootstrap.files import fsync_directory
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -776,21 +777,12 @@ class _Transfer:
             # Mode fixed on the open file before the rename, so dest never exists with another.
             os.fchmod(self.fh.fileno(), 0o644)
             os.replace(self.part, self.dest)
-            _fsync_dir(self.dest.parent)
+            fsync_directory(self.dest.parent)
         except OSError as exc:
             raise StepFailed(
                 f"cannot move {self.part} to {self.dest}: {exc.strerror or exc}"
             ) from exc
         return DownloadResult(self.dest, self.expected, self.offset, self.transferred, reused=False)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is only durable once the directory entry is on disk too.
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _describe(exc: Exception) -> str:

@@ -54,10 +54,10 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     # The rename itself is only durable once the directory entry is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:

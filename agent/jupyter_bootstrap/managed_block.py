@@ -58,6 +58,16 @@ def render(existing: str, body: str) -> str:
     return parts.before + block + parts.after
 
 
+def remove(text: str) -> str:
+    """`text` without our block; what the user wrote around it stays as it was."""
+    parts = split(text)
+    before = parts.before.rstrip("\n")
+    before = before + "\n" if before else ""
+    if before and parts.after.strip():
+        return before + "\n" + parts.after.lstrip("\n")
+    return before + parts.after.lstrip("\n")
+
+
 def outside_changes(existing: str, updated: str) -> bool:
     """True when going from `existing` to `updated` changes anything outside our block, i.e.
     when a backup must be kept."""

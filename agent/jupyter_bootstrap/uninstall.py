@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from jupyter_bootstrap import managed_block, service_unit, sudo, systemd
+from jupyter_bootstrap import conda, managed_block, service_unit, sudo, systemd
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
 from jupyter_bootstrap.run import run, sudo_argv
@@ -84,16 +84,6 @@ def _service(ctx: Context, plan: UninstallPlan) -> None:
 # -- files in the user's home -------------------------------------------------------------
 
 
-def without_block(text: str) -> str:
-    """`text` without our managed block; what the user wrote around it stays as it was."""
-    parts = managed_block.split(text)
-    before = parts.before.rstrip("\n")
-    before = before + "\n" if before else ""
-    if before and parts.after.strip():
-        return before + "\n" + parts.after.lstrip("\n")
-    return before + parts.after.lstrip("\n")
-
-
 def _config_blocks(ctx: Context, plan: UninstallPlan) -> None:
     owner = ctx.account.owner
     for path in (ctx.paths.server_config, ctx.paths.notebook_config):
@@ -102,7 +92,7 @@ def _config_blocks(ctx: Context, plan: UninstallPlan) -> None:
             continue
 
         def remove(path: Path = path, text: str = raw.decode("utf-8", "replace")) -> str:
-            rest = without_block(text)
+            rest = managed_block.remove(text)
             if not rest.strip():
                 path.unlink()
                 return f"deleted {path} (it held only our settings)"
@@ -146,15 +136,11 @@ def _certificates(ctx: Context, plan: UninstallPlan) -> None:
     plan.removals.append(Removal("certificate", what, remove))
 
 
-def _is_conda_base(path: Path) -> bool:
-    return (path / "conda-meta").is_dir() and (path / "bin" / "conda").exists()
-
-
 def _conda(ctx: Context, plan: UninstallPlan) -> None:
     target = ctx.prefix
     if not target.exists():
         return
-    if not _is_conda_base(target) or not _deletable(ctx, target):
+    if not conda.is_base_install(target) or not _deletable(ctx, target):
         plan.kept.append(f"{target}: not a conda install in your home, delete it yourself")
         return
 

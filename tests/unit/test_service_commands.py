@@ -191,7 +191,9 @@ def test_uninstall_leaves_a_unit_that_is_not_ours(installed: FakeSystemd) -> Non
 
 
 def fake_conda(prefix: Path) -> Path:
+    """What marks a conda base install (conda.is_base_install): its history and command."""
     (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "history").write_text("")
     (prefix / "bin").mkdir()
     (prefix / "bin" / "conda").write_text("#!/bin/sh\n")
     return prefix
@@ -250,19 +252,25 @@ def test_without_block_keeps_user_lines_exactly() -> None:
 
     mine_before, mine_after = "# mine\nc.A.b = 1\n", "c.C.d = 2\n"
     text = managed_block.render(mine_before, "c.X.y = 3\n") + "\n" + mine_after
-    assert uninstall.without_block(text) == mine_before + "\n" + mine_after
-    assert uninstall.without_block(managed_block.render("", "c.X.y = 3\n")) == ""
+    assert managed_block.remove(text) == mine_before + "\n" + mine_after
+    assert managed_block.remove(managed_block.render("", "c.X.y = 3\n")) == ""
 
 
 # -- sudo ----------------------------------------------------------------------------------------
 
 
-def test_sudo_wanting_a_password_without_a_terminal_is_exit_2(
-    fake: FakeSystemd,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def sudo_wants_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login user (not root) whose sudo asks for a password."""
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
+
+
+def test_sudo_wanting_a_password_without_a_terminal_is_exit_2(
+    fake: FakeSystemd,  # noqa: F811
+    sudo_wants_password: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(sudo, "have_terminal", lambda: False)
     with pytest.raises(UserError) as refused:
         sudo.ensure("install and start the jupyter.service service")
@@ -277,9 +285,8 @@ def test_init_stops_before_any_change_when_sudo_cannot_ask(
     home: Path,
     jupyter_prefix: Path,
     port: int,  # noqa: F811
+    sudo_wants_password: None,
 ) -> None:
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
     monkeypatch.setattr(sudo, "have_terminal", lambda: False)
     output = init(jupyter_prefix, port, code=2)
     assert "error: service: sudo needs a password" in flat(output)
@@ -290,10 +297,9 @@ def test_init_stops_before_any_change_when_sudo_cannot_ask(
 
 def test_sudo_with_a_terminal_asks_once(
     fake: FakeSystemd,  # noqa: F811
+    sudo_wants_password: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setenv("FAKE_SUDO_PASSWORDLESS", "0")
     monkeypatch.setattr(sudo, "have_terminal", lambda: True)
     with pytest.raises(UserError, match="did not accept the password"):  # the fake says no
         sudo.ensure("read the system journal")
