@@ -20,7 +20,7 @@ from jupyter_bootstrap.errors import StepFailed, UserError
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
-# The seed tutorial's distribution at a version whose hash facts.md records.
+# The default distribution, at a version whose installers' hashes are pinned below.
 ANACONDA_VERSION = "2024.10-1"
 
 # Installers are immutable once published under a versioned name, so a pinned hash holds
@@ -116,7 +116,14 @@ def choose(
                 "an installer URL is set without its sha256: refusing to run an unverified file",
                 hint="pass --installer-sha256 HEX together with --installer-url URL",
             )
-        return Installer(distribution, url, cache_name(url, sha256), sha256, None)
+        try:
+            digest = normalise_sha256(sha256)
+        except ValueError as error:
+            raise UserError(
+                f"{error}: refusing to run an unverified installer",
+                hint="pass the sha256 the publisher lists for that file: --installer-sha256 HEX",
+            ) from None
+        return Installer(distribution, url, cache_name(url, digest), digest, None)
     filename = default_filename(distribution, arch)
     location = base_url(distribution, environ) + filename
     pinned = PINNED_SHA256.get(filename)
@@ -128,11 +135,12 @@ def choose(
 
 
 def cache_name(url: str, sha256: str) -> str:
-    """The URL's file name when it is a plain one, else a name made from the hash."""
+    """The URL's file name when it is a plain one, else a name made from the hash (which
+    must be a valid one: ValueError otherwise, as from `normalise_sha256`)."""
     name = posixpath.basename(unquote(urlsplit(url).path))
     if _SAFE_NAME.fullmatch(name):
         return name
-    return f"installer-{sha256.strip().lower()[:16]}.sh"
+    return f"installer-{normalise_sha256(sha256)[:16]}.sh"
 
 
 def distribution_of(filename: str) -> Optional[str]:
@@ -150,7 +158,25 @@ def distribution_of(filename: str) -> Optional[str]:
 
 
 def is_sha256(text: str) -> bool:
+    """True when `text` is 64 hex digits in either case, surrounding whitespace allowed."""
     return bool(_SHA256.fullmatch(text.strip()))
+
+
+def normalise_sha256(value: object) -> str:
+    """The one spelling every comparison uses: `value` stripped and lower-cased.
+
+    Raises ValueError, naming the value, for anything that is not 64 hex digits after the
+    strip: None, an empty or short string, other characters, a non-string. Callers turn that
+    into a UserError or StepFailed; there is no "no hash" result to fall back on, because an
+    installer is never run unverified.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    # Checked before lower(): only ASCII hex may pass, whatever lower() does to other text.
+    if not _SHA256.fullmatch(text):
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ValueError(f"{shown} is not a sha256 (64 hex digits)")
+    return text.lower()
 
 
 TextFetcher = Callable[[str], str]
@@ -159,7 +185,10 @@ TextFetcher = Callable[[str], str]
 def find_sha256(installer: Installer, fetch: TextFetcher) -> str:
     """The hash the download must match; StepFailed (fail closed) when none can be had."""
     if installer.sha256:
-        return installer.sha256.strip().lower()
+        try:
+            return normalise_sha256(installer.sha256)
+        except ValueError as error:
+            raise _no_hash(installer, str(error)) from error
     if installer.hash_url is None:  # choose() always sets one of the two
         raise StepFailed(f"no sha256 known for {installer.filename}")
     try:
@@ -193,7 +222,7 @@ def parse_sha256_file(text: str, filename: str) -> Optional[str]:
             continue
         named = posixpath.basename(parts[1].lstrip("*")) if len(parts) > 1 else filename
         if named == filename:
-            return parts[0].lower()
+            return normalise_sha256(parts[0])
     return None
 
 
@@ -266,7 +295,7 @@ def parse_index(html: str) -> dict[str, str]:
         candidates = [cells[column]] if column is not None and in_column else cells
         value = next((c for c in candidates if is_sha256(c)), None)
         if name and value:
-            hashes[name] = value.lower()
+            hashes[name] = normalise_sha256(value)
     return hashes
 
 

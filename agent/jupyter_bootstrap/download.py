@@ -1,7 +1,9 @@
 """Verified, resumable HTTP downloads (the ~1 GB conda installer) and small text fetches.
 
 Everything fails closed: a download is only ever accepted when its sha256 matches a hash the
-caller already knows, and the file appears at its final path only after that check.
+caller already knows, and the file appears at its final path only after that check. How
+progress is shown is not decided here: the caller passes a `ProgressSink` (progress.py has
+the terminal bar and the plain lines).
 """
 
 from __future__ import annotations
@@ -12,23 +14,20 @@ import logging
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Protocol, TextIO
+from typing import IO, NamedTuple, Optional, Protocol
 
-import click
 import requests
 import urllib3
 
 from jupyter_bootstrap import __version__
+from jupyter_bootstrap.conda_installers import normalise_sha256
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import fsync_directory
-
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
+from jupyter_bootstrap.progress import format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +40,13 @@ MAX_BACKOFF = 60.0
 # fetch_text() is for index pages; refuse to pull something installer-sized into memory.
 TEXT_LIMIT = 16 * 1024 * 1024
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
 # Request Timeout and Too Many Requests are worth another try; other 4xx are final.
 _RETRYABLE_4XX = frozenset({408, 429})
 
 _NETWORK_HINT = (
-    "Check the address and that this machine can reach it (proxy, firewall, DNS), then run again."
+    "check the address and that this machine can reach it (proxy, firewall, DNS), then run again"
 )
 
 
@@ -69,256 +67,49 @@ class ProgressSink(Protocol):
     called once after a `start`, on success and on failure.
     """
 
-    def start(self, total: int | None, already: int) -> None: ...
+    def start(self, total: Optional[int], already: int) -> None: ...
 
     def advance(self, n: int) -> None: ...
 
     def finish(self) -> None: ...
 
 
-# --------------------------------------------------------------------------- formatting
+class SpaceNeed(NamedTuple):
+    """Room that something about to happen will take, for `ensure_free_space`."""
+
+    directory: Path  # need not exist yet: the filesystem it will be created on is measured
+    size: int
+    what: str  # for the message: "downloading X", "installing into Y"
 
 
-def format_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'. Binary units, one decimal, ASCII."""
-    if abs(n) < 1024:
-        return f"{int(n)} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        n /= 1024
-        if abs(n) < 1024:
-            return f"{n:.1f} {unit}"
-    return f"{n / 1024:.1f} TiB"
-
-
-def _format_duration(seconds: float) -> str:
-    s = max(0, int(seconds + 0.5))
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02}:{s:02}" if h else f"{m}:{s:02}"
-
-
-class _Meter:
-    """Bytes done, rate and ETA for one (re)start of a transfer."""
-
-    def __init__(self, total: int | None, already: int) -> None:
-        self.total = total
-        self.done = already
-        self._base = already
-        self._t0 = time.monotonic()
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self._t0
-
-    @property
-    def rate(self) -> float:
-        # Only bytes moved since start count: resumed bytes came for free and would inflate it.
-        elapsed = self.elapsed
-        return (self.done - self._base) / elapsed if elapsed > 0 else 0.0
-
-    def eta(self) -> str:
-        rate = self.rate
-        if self.total is None or rate <= 0:
-            return "--:--"
-        return _format_duration(max(0, self.total - self.done) / rate)
-
-    def percent(self) -> int:
-        if not self.total:
-            return 100
-        return min(100, self.done * 100 // self.total)
-
-
-# --------------------------------------------------------------------------- progress sinks
-
-
-class PercentLines:
-    """One line per 10 % band (or per 100 MiB when the size is unknown): for logs, non-TTYs."""
-
-    def __init__(self, echo: Callable[[str], None], label: str = "download", step: int = 10):
-        self._echo = echo
-        self._label = label[:40]
-        self._step = step
-        self._meter = _Meter(None, 0)
-        self._next = 0
-
-    def start(self, total: int | None, already: int) -> None:
-        self._meter = m = _Meter(total, already)
-        if total:
-            self._next = m.percent() // self._step * self._step + self._step
-            if already:
-                self._say(
-                    f"resuming at {m.percent()}% ({format_bytes(already)} of {format_bytes(total)})"
-                )
-            else:
-                self._say(f"{format_bytes(total)} to fetch")
-        else:
-            self._next = already + 100 * 1024 * 1024
-            resuming = f", resuming at {format_bytes(already)}" if already else ""
-            self._say(f"size unknown{resuming}")
-
-    def advance(self, n: int) -> None:
-        m = self._meter
-        m.done += n
-        if m.total:
-            pct = m.percent()
-            if pct >= self._next:
-                # At most one line per band even when a chunk jumps over several.
-                self._next = pct // self._step * self._step + self._step
-                self._say(
-                    f"{pct:3d}% ({format_bytes(m.done)} of {format_bytes(m.total)}, "
-                    f"{format_bytes(m.rate)}/s)"
-                )
-        elif m.done >= self._next:
-            self._next = m.done + 100 * 1024 * 1024
-            self._say(f"{format_bytes(m.done)} so far ({format_bytes(m.rate)}/s)")
-
-    def finish(self) -> None:
-        m = self._meter
-        if m.total is None or m.done >= m.total:
-            self._say(
-                f"done, {format_bytes(m.done)} in {_format_duration(m.elapsed)} "
-                f"({format_bytes(m.rate)}/s)"
+def ensure_free_space(*needs: SpaceNeed) -> None:
+    """Refuse early (exit 2) rather than fill the disk half-way through a 1 GB download or
+    a 4 GB install. Needs whose directories share a filesystem are added up, since the
+    free space of one filesystem can only be spent once."""
+    on_device: dict[int, tuple[Path, int, list[str]]] = {}
+    for need in needs:
+        probe = _nearest_existing(Path(need.directory).absolute())
+        device = probe.stat().st_dev
+        first, size, whats = on_device.get(device, (probe, 0, []))
+        on_device[device] = (first, size + need.size, [*whats, need.what])
+    for probe, size, whats in on_device.values():
+        free = shutil.disk_usage(probe).free
+        if free < size:
+            raise UserError(
+                f"not enough disk space for {' and '.join(whats)}: needs {format_bytes(size)}, "
+                f"{format_bytes(free)} free on the filesystem of {probe}",
+                hint="free some space or enlarge the disk (EC2: modify the EBS volume, then run "
+                "growpart and resize2fs), then run again",
             )
-        else:
-            self._say(f"stopped at {format_bytes(m.done)} of {format_bytes(m.total)}")
-
-    def _say(self, text: str) -> None:
-        self._echo(f"{self._label}: {text}")
 
 
-class ClickProgress:
-    """A redrawn one-line bar for an interactive terminal (PuTTY): percent, bytes, rate, ETA."""
-
-    # Fixed-width info so the bar width computed at start stays right for the whole transfer.
-    _INFO_WIDTH = len(f"{'':>10}  {'':>12}  ETA {'':>8}")
-    # "label" + "  [" + bar + "]  " + "100%" + "  " + info
-    _CLUTTER = 2 + 1 + 1 + 2 + 4 + 2 + _INFO_WIDTH
-
-    def __init__(
-        self, file: TextIO | None = None, label: str = "", *, min_interval: float = 0.2
-    ) -> None:
-        self._file = file if file is not None else sys.stdout
-        self._label = label
-        self._min_interval = min_interval
-        self._meter = _Meter(None, 0)
-        self._bar: ProgressBar[int | None] | None = None
-        self._pending = 0
-        self._last_draw = 0.0
-        self._counter_drawn = False
-
-    def start(self, total: int | None, already: int) -> None:
-        self._close()
-        self._meter = _Meter(total, already)
-        self._pending = 0
-        self._last_draw = time.monotonic()
-        if total is None:
-            self._draw_counter()
-            return
-        label, width = self._layout()
-        bar = click.progressbar(
-            length=total,
-            label=label,
-            file=self._file,
-            show_percent=True,
-            show_eta=False,
-            show_pos=False,
-            item_show_func=self._info,
-            width=width,
-            fill_char="#",
-            empty_char="-",
-        )
-        bar.__enter__()
-        if already:
-            bar.update(already)
-        self._bar = bar
-
-    def advance(self, n: int) -> None:
-        self._meter.done += n
-        self._pending += n
-        # A redraw per 1 MiB chunk would be ~1000 lines/s down an SSH session: throttle.
-        if time.monotonic() - self._last_draw >= self._min_interval:
-            self._draw()
-
-    def finish(self) -> None:
-        self._draw()
-        self._close()
-
-    def _layout(self) -> tuple[str, int]:
-        # Stay one column short of the terminal (and <= 100): a line filling the last column
-        # makes some terminals wrap, and each redraw would then start a new line.
-        cols = min(shutil.get_terminal_size((80, 24)).columns, 100) - 1
-        label = self._label[: max(0, cols - self._CLUTTER - 10)]
-        width = max(10, min(40, cols - self._CLUTTER - len(label)))
-        return label, width
-
-    def _info(self, _item: int | None) -> str:
-        m = self._meter
-        return f"{format_bytes(m.done):>10}  {format_bytes(m.rate) + '/s':>12}  ETA {m.eta():>8}"
-
-    def _draw(self) -> None:
-        self._last_draw = time.monotonic()
-        if self._bar is not None:
-            if self._pending:
-                self._bar.update(self._pending)
-                self._pending = 0
-            else:
-                self._bar.render_progress()
-        elif self._counter_drawn:
-            self._draw_counter()
-
-    def _draw_counter(self) -> None:
-        m = self._meter
-        line = f"{self._label}  {format_bytes(m.done):>10}  {format_bytes(m.rate) + '/s':>12}"
-        self._file.write("\r" + line.strip()[:99].ljust(40))
-        self._file.flush()
-        self._counter_drawn = True
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
-        elif self._counter_drawn:
-            self._file.write("\n")
-            self._file.flush()
-            self._counter_drawn = False
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
-def progress_for(stream: TextIO, label: str = "") -> ProgressSink:
-    """A redrawn bar on a terminal, one line per 10 % anywhere else (pipes, logs, journald)."""
-    isatty = getattr(stream, "isatty", None)
-    if isatty is not None and isatty():
-        return ClickProgress(stream, label)
-
-    def echo(line: str) -> None:
-        click.echo(line, file=stream)
-
-    return PercentLines(echo, label or "download")
-
-
-# --------------------------------------------------------------------------- disk space
-
-
-def ensure_free_space(directory: Path, needed_bytes: int, what: str) -> None:
-    """Refuse early (exit 2) rather than fill the disk half-way through a 1 GB download."""
-    probe = Path(directory).absolute()
-    # The target directory may not exist yet: measure the filesystem it will be created on.
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    if free >= needed_bytes:
-        return
-    raise UserError(
-        f"not enough disk space for {what}: needs {format_bytes(needed_bytes)}, "
-        f"{format_bytes(free)} free on the filesystem of {probe}",
-        hint="Free some space or enlarge the disk (EC2: modify the EBS volume, then run "
-        "growpart and resize2fs), then run again.",
-    )
-
-
-# --------------------------------------------------------------------------- HTTP helpers
-
-
-def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
+def _headers(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     # identity: byte offsets in Range and the published sha256 both refer to the file as
     # stored; a compressed representation would make resumed bytes meaningless.
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
@@ -327,11 +118,11 @@ def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
     return headers
 
 
-def _tls_failure(url: str, exc: Exception) -> StepFailed:
+def _tls_failure(url: str, error: Exception) -> StepFailed:
     return StepFailed(
-        f"TLS certificate check failed for {url}: {exc}",
-        hint="A proxy that intercepts HTTPS needs its CA in REQUESTS_CA_BUNDLE; "
-        "the download is never retried without verification.",
+        f"TLS certificate check failed for {url}: {error}",
+        hint="a proxy that intercepts HTTPS needs its CA in REQUESTS_CA_BUNDLE; "
+        "the download is never retried without verification",
     )
 
 
@@ -339,27 +130,26 @@ def _http_failure(url: str, resp: requests.Response) -> StepFailed:
     what = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
     hint = _NETWORK_HINT
     if resp.status_code in (404, 410):
-        hint = "The file is not (or no longer) at that address; check the URL or version."
+        hint = "the file is not (or no longer) at that address; check the URL or version"
     return StepFailed(f"{url} answered {what}", hint=hint)
 
 
 def _expected_hash(sha256: object) -> str:
-    text = sha256.strip().lower() if isinstance(sha256, str) else ""
-    if not _SHA256.fullmatch(text):
+    try:
+        return normalise_sha256(sha256)
+    except ValueError as error:
         # Never fall back to "download and accept": an empty hash passing a check is exactly
         # how unverified installers end up being run.
-        shown = repr(sha256) if len(repr(sha256)) <= 80 else repr(sha256)[:77] + "..."
         raise StepFailed(
-            f"refusing to download without a valid sha256 (got {shown})",
-            hint="The expected checksum must be 64 hex digits; pass it or let the agent "
-            "read it from the publisher's index.",
-        )
-    return text
+            f"refusing to download without a valid sha256: {error}",
+            hint="the expected checksum must be 64 hex digits; pass it or let the agent "
+            "read it from the publisher's index",
+        ) from error
 
 
 def remote_size(
-    url: str, *, timeout: float = 15.0, session: requests.Session | None = None
-) -> int | None:
+    url: str, *, timeout: float = 15.0, session: Optional[requests.Session] = None
+) -> Optional[int]:
     """Content-Length from a HEAD (redirects followed), or None when it cannot be known.
 
     Never raises for HTTP or network trouble: some hosts refuse HEAD on signed redirect
@@ -370,8 +160,8 @@ def remote_size(
         resp = sess.head(
             url, headers=_headers(), timeout=timeout, allow_redirects=True, verify=True
         )
-    except requests.exceptions.RequestException as exc:
-        log.info("HEAD %s failed: %s", url, exc)
+    except requests.exceptions.RequestException as error:
+        log.info("HEAD %s failed: %s", url, error)
         return None
     finally:
         if session is None:
@@ -386,7 +176,7 @@ def fetch_text(
     url: str,
     *,
     timeout: float = 30.0,
-    session: requests.Session | None = None,
+    session: Optional[requests.Session] = None,
     retries: int = 2,
     backoff: float = 1.0,
 ) -> str:
@@ -397,11 +187,13 @@ def fetch_text(
         while True:
             try:
                 return _fetch_text_once(url, sess, timeout)
-            except _Retryable as exc:
+            except _Retryable as error:
                 failures += 1
                 if failures > retries:
-                    raise StepFailed(f"could not fetch {url}: {exc}", hint=_NETWORK_HINT) from exc
-                log.info("fetch %s: %s; retrying", url, exc)
+                    raise StepFailed(
+                        f"could not fetch {url}: {error}", hint=_NETWORK_HINT
+                    ) from error
+                log.info("fetch %s: %s; retrying", url, error)
                 time.sleep(min(backoff * 2 ** (failures - 1), MAX_BACKOFF))
     finally:
         if session is None:
@@ -427,19 +219,16 @@ def _fetch_text_once(url: str, sess: requests.Session, timeout: float) -> str:
             declared = "charset=" in resp.headers.get("Content-Type", "").lower()
             encoding = resp.encoding if declared and resp.encoding else "utf-8"
             return body.decode(encoding, errors="replace")
-    except requests.exceptions.SSLError as exc:
-        raise _tls_failure(url, exc) from exc
+    except requests.exceptions.SSLError as error:
+        raise _tls_failure(url, error) from error
     except (
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,
         requests.exceptions.ChunkedEncodingError,
-    ) as exc:
-        raise _Retryable(str(exc)) from exc
-    except requests.exceptions.RequestException as exc:
-        raise StepFailed(f"could not fetch {url}: {exc}", hint=_NETWORK_HINT) from exc
-
-
-# --------------------------------------------------------------------------- download
+    ) as error:
+        raise _Retryable(str(error)) from error
+    except requests.exceptions.RequestException as error:
+        raise StepFailed(f"could not fetch {url}: {error}", hint=_NETWORK_HINT) from error
 
 
 class _Retryable(Exception):
@@ -455,18 +244,19 @@ def download_verified(
     dest: Path,
     sha256: str,
     *,
-    progress: ProgressSink | None = None,
+    progress: Optional[ProgressSink] = None,
     retries: int = 3,
     connect_timeout: float = 15,
     read_timeout: float = 60,
     backoff: float = 1.0,
-    session: requests.Session | None = None,
+    session: Optional[requests.Session] = None,
 ) -> DownloadResult:
     """Fetch `url` to `dest`, accepting it only if its sha256 equals `sha256`.
 
     Resumes from `dest.part` (left by an earlier interrupted call) with a Range request,
     retries dropped/stalled connections and 5xx with exponential backoff, and renames the
-    verified file into place atomically. Raises StepFailed on any failure.
+    verified file into place atomically. Raises StepFailed on any failure, including a
+    `sha256` that is not 64 hex digits (checked before anything is fetched).
     """
     expected = _expected_hash(sha256)
     if retries < 0:
@@ -476,8 +266,8 @@ def download_verified(
     if dest.is_file():
         try:
             size, actual = _hash_file(dest)
-        except OSError as exc:
-            raise StepFailed(f"cannot read {dest}: {exc.strerror or exc}") from exc
+        except OSError as error:
+            raise StepFailed(f"cannot read {dest}: {error.strerror or error}") from error
         if actual == expected:
             return DownloadResult(dest, actual, size, 0, reused=True)
         log.info("%s exists but its sha256 is %s, not %s: fetching again", dest, actual, expected)
@@ -486,8 +276,8 @@ def download_verified(
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fh = _open_locked(part)
-    except OSError as exc:
-        raise StepFailed(f"cannot write {part}: {exc.strerror or exc}") from exc
+    except OSError as error:
+        raise StepFailed(f"cannot write {part}: {error.strerror or error}") from error
 
     sess = session or requests.Session()
     try:
@@ -521,12 +311,12 @@ def _open_locked(part: Path) -> IO[bytes]:
         fh.close()
         raise StepFailed(
             f"another process is already downloading into {part}",
-            hint="Wait for the other jupyter-bootstrap run to finish, then run again.",
+            hint="wait for the other jupyter-bootstrap run to finish, then run again",
         ) from None
     return fh
 
 
-def _parse_content_range(value: str | None) -> tuple[int, int | None] | None:
+def _parse_content_range(value: Optional[str]) -> Optional[tuple[int, Optional[int]]]:
     m = _CONTENT_RANGE.fullmatch((value or "").strip())
     if not m:
         return None
@@ -534,7 +324,7 @@ def _parse_content_range(value: str | None) -> tuple[int, int | None] | None:
     return int(m.group(1)), (int(total) if total != "*" else None)
 
 
-def _validator(resp: requests.Response) -> str | None:
+def _validator(resp: requests.Response) -> Optional[str]:
     etag = resp.headers.get("ETag")
     if etag and not etag.startswith("W/"):  # If-Range needs a strong validator
         return etag
@@ -551,7 +341,7 @@ class _Transfer:
         dest: Path,
         fh: IO[bytes],
         expected: str,
-        progress: ProgressSink | None,
+        progress: Optional[ProgressSink],
         timeout: tuple[float, float],
         session: requests.Session,
     ) -> None:
@@ -566,8 +356,8 @@ class _Transfer:
         self.hasher = hashlib.sha256()
         self.offset = 0  # bytes in the .part, all of them already fed to self.hasher
         self.transferred = 0
-        self.total: int | None = None
-        self.validator: str | None = None
+        self.total: Optional[int] = None
+        self.validator: Optional[str] = None
         self.stale_prefix = False  # .part holds bytes from an earlier call (maybe another file)
         self.progress_started = False
         self.progress_fresh = True  # the next response must (re)start the progress sink
@@ -583,8 +373,8 @@ class _Transfer:
     def run(self, retries: int, backoff: float) -> DownloadResult:
         try:
             self._absorb_existing()
-        except OSError as exc:
-            raise StepFailed(f"cannot read {self.part}: {exc.strerror or exc}") from exc
+        except OSError as error:
+            raise StepFailed(f"cannot read {self.part}: {error.strerror or error}") from error
         if self.offset and self.hasher.hexdigest() == self.expected:
             log.info("%s is already complete and verified", self.part)
             return self._commit()
@@ -614,24 +404,24 @@ class _Transfer:
                         f"{self.dest.name} from {self.url} failed its checksum (discarded)\n"
                         f"  expected sha256: {self.expected}\n"
                         f"  actual sha256:   {actual}",
-                        hint="The download was corrupted or the file changed on the server. "
-                        "Run again; if it fails again the expected checksum is out of date.",
+                        hint="the download was corrupted or the file changed on the server; "
+                        "run again, and if it fails again the expected checksum is out of date",
                     )
-                except _Restart as exc:
-                    log.info("%s: %s; starting again from byte 0", self.url, exc)
+                except _Restart as error:
+                    log.info("%s: %s; starting again from byte 0", self.url, error)
                     self._reset()
                     if not restarted:
                         restarted = True  # the first restart is free and immediate
                         continue
-                    failures = self._failed(exc, failures, retries, backoff, before)
-                except _Retryable as exc:
-                    failures = self._failed(exc, failures, retries, backoff, before)
+                    failures = self._failed(error, failures, retries, backoff, before)
+                except _Retryable as error:
+                    failures = self._failed(error, failures, retries, backoff, before)
         finally:
             if self.progress is not None and self.progress_started:
                 self.progress.finish()
 
     def _failed(
-        self, exc: Exception, failures: int, retries: int, backoff: float, before: int
+        self, error: Exception, failures: int, retries: int, backoff: float, before: int
     ) -> int:
         if self.offset - before >= PROGRESS_RESETS_RETRIES:
             failures = 0
@@ -643,13 +433,13 @@ class _Transfer:
                 else ""
             )
             raise StepFailed(
-                f"download of {self.url} failed: {exc} (gave up after {failures} attempts "
+                f"download of {self.url} failed: {error} (gave up after {failures} attempts "
                 "without progress)",
-                hint=f"{kept}run the same command again to resume. {_NETWORK_HINT}",
-            ) from exc
+                hint=f"{kept}run the same command again to resume; {_NETWORK_HINT}",
+            ) from error
         delay = min(backoff * 2 ** (failures - 1), MAX_BACKOFF)
         log.info(
-            "download of %s: %s; retry %d/%d in %.1f s", self.url, exc, failures, retries, delay
+            "download of %s: %s; retry %d/%d in %.1f s", self.url, error, failures, retries, delay
         )
         time.sleep(delay)
         return failures
@@ -672,12 +462,14 @@ class _Transfer:
                 verify=True,
                 allow_redirects=True,
             )
-        except requests.exceptions.SSLError as exc:
-            raise _tls_failure(self.url, exc) from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise _Retryable(_describe(exc)) from exc
-        except requests.exceptions.RequestException as exc:
-            raise StepFailed(f"could not download {self.url}: {exc}", hint=_NETWORK_HINT) from exc
+        except requests.exceptions.SSLError as error:
+            raise _tls_failure(self.url, error) from error
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            raise _Retryable(_describe(error)) from error
+        except requests.exceptions.RequestException as error:
+            raise StepFailed(
+                f"could not download {self.url}: {error}", hint=_NETWORK_HINT
+            ) from error
         with resp:
             if self._accept(resp):
                 self._receive(resp)
@@ -746,16 +538,19 @@ class _Transfer:
                 self.offset += len(chunk)
                 if self.progress is not None:
                     self.progress.advance(len(chunk))
-        except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
-            raise StepFailed(f"could not decode the response from {self.url}: {exc}") from exc
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        except (
+            requests.exceptions.ContentDecodingError,
+            urllib3.exceptions.DecodeError,
+        ) as error:
+            raise StepFailed(f"could not decode the response from {self.url}: {error}") from error
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
             # Dropped connections (IncompleteRead), read timeouts (a stalled server), resets.
-            raise failure(_describe(exc)) from exc
-        except OSError as exc:
+            raise failure(_describe(error)) from error
+        except OSError as error:
             raise StepFailed(
-                f"cannot write {self.part}: {exc.strerror or exc}",
-                hint="Free some disk space, then run again: the download resumes.",
-            ) from exc
+                f"cannot write {self.part}: {error.strerror or error}",
+                hint="free some disk space, then run again: the download resumes",
+            ) from error
 
     def _reset(self) -> None:
         self.fh.seek(0)
@@ -778,25 +573,25 @@ class _Transfer:
             os.fchmod(self.fh.fileno(), 0o644)
             os.replace(self.part, self.dest)
             fsync_directory(self.dest.parent)
-        except OSError as exc:
+        except OSError as error:
             raise StepFailed(
-                f"cannot move {self.part} to {self.dest}: {exc.strerror or exc}"
-            ) from exc
+                f"cannot move {self.part} to {self.dest}: {error.strerror or error}"
+            ) from error
         return DownloadResult(self.dest, self.expected, self.offset, self.transferred, reused=False)
 
 
-def _describe(exc: Exception) -> str:
+def _describe(error: Exception) -> str:
     """A short reason for a retry log line, not urllib3's nested repr soup."""
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    text = str(error)
+    if isinstance(error, requests.exceptions.ConnectTimeout):
         return "connection timed out"
-    if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+    if isinstance(error, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
         return "read timed out (server stalled)"
     if "timed out" in text.lower():
         return "read timed out (server stalled)"
     if (
         isinstance(
-            exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)
+            error, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)
         )
         or "IncompleteRead" in text
     ):

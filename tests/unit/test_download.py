@@ -1,29 +1,37 @@
-"""download.py against a real loopback HTTP server that drops, stalls, lies and 404s."""
+"""download.py against a real loopback HTTP server that drops, stalls, lies and 404s; the
+progress display it feeds (progress.py); the one sha256 spelling both rely on."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import requests
 
-from jupyter_bootstrap import download as dl
+from jupyter_bootstrap.conda_installers import is_sha256, normalise_sha256
 from jupyter_bootstrap.download import (
-    ClickProgress,
-    PercentLines,
+    ProgressSink,
+    SpaceNeed,
     download_verified,
     ensure_free_space,
     fetch_text,
-    progress_for,
     remote_size,
 )
 from jupyter_bootstrap.errors import StepFailed, UserError
+from jupyter_bootstrap.progress import (
+    PercentLines,
+    TerminalBar,
+    format_bytes,
+    format_duration,
+    progress_for,
+)
 from tests.support.installer_server import Behaviour, InstallerServer
 
 MiB = 1024 * 1024
@@ -305,6 +313,48 @@ def test_session_cannot_switch_tls_verification_off(
 # --------------------------------------------------------------------------- progress
 
 
+class Recorder:
+    """A ProgressSink that remembers what the transfer told it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def start(self, total: Optional[int], already: int) -> None:
+        self.calls.append(("start", total, already))
+
+    def advance(self, n: int) -> None:
+        self.calls.append(("advance", n))
+
+    def finish(self) -> None:
+        self.calls.append(("finish",))
+
+
+def test_a_resumed_download_starts_progress_at_the_fetched_size(
+    server: InstallerServer, tmp_path: Path
+) -> None:
+    url = server.add("/f.sh", DATA)
+    dest = tmp_path / "f.sh"
+    part_of(dest).write_bytes(DATA[: 2 * MiB])
+    recorder = Recorder()
+    sink: ProgressSink = recorder  # the transfer needs nothing more than the Protocol
+    download_verified(url, dest, SHA, progress=sink, **FAST)
+    assert recorder.calls[0] == ("start", SIZE, 2 * MiB)
+    assert recorder.calls[-1] == ("finish",)
+    advanced = [call[1] for call in recorder.calls if call[0] == "advance"]
+    assert sum(advanced) == SIZE - 2 * MiB
+    assert [call[0] for call in recorder.calls].count("finish") == 1
+
+
+def test_progress_is_finished_when_the_download_fails(
+    server: InstallerServer, tmp_path: Path
+) -> None:
+    url = server.add("/f.sh", DATA, Behaviour(corrupt_at=10))
+    recorder = Recorder()
+    with pytest.raises(StepFailed):
+        download_verified(url, tmp_path / "f.sh", SHA, progress=recorder, **FAST)
+    assert recorder.calls[0] == ("start", SIZE, 0) and recorder.calls[-1] == ("finish",)
+
+
 def test_percent_lines_every_ten_percent(server: InstallerServer, tmp_path: Path) -> None:
     data = os.urandom(20 * MiB)
     url = server.add("/big.sh", data)
@@ -351,24 +401,135 @@ def test_percent_lines_unknown_size_and_failure() -> None:
     assert lines[-1] == "download: stopped at 3.0 MiB of 10.0 MiB"
 
 
+def test_percent_lines_unknown_size_resumed() -> None:
+    lines: list[str] = []
+    p = PercentLines(lines.append, label="Miniforge3.sh")
+    p.start(None, 30 * MiB)
+    for _ in range(100):
+        p.advance(MiB)
+    p.finish()
+    assert lines[0] == "Miniforge3.sh: size unknown, resuming at 30.0 MiB"
+    # The first "so far" line comes 100 MiB after the resumed size, not after byte 0.
+    assert [ln.split()[1:3] for ln in lines if "so far" in ln] == [["130.0", "MiB"]]
+    assert lines[-1].startswith("Miniforge3.sh: done, 130.0 MiB in ")
+
+
 class FakeTTY(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-def test_click_progress_renders_short_ascii_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+def frames_of(text: str) -> list[str]:
+    """Each redraw of the bar as it ends up on screen (the trailing newline dropped)."""
+    return [f.rstrip("\n") for f in text.split("\r") if f]
+
+
+def test_terminal_bar_renders_short_ascii_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     out = FakeTTY()
     bar = progress_for(out, label="Anaconda3-2024.10-1-Linux-x86_64.sh")
-    assert isinstance(bar, ClickProgress)
+    assert isinstance(bar, TerminalBar)
     bar.start(1000 * MiB, 100 * MiB)
     for _ in range(900):
         bar.advance(MiB)
     bar.finish()
     text = out.getvalue()
     assert text.isascii() and "100%" in text
-    frames = [f for f in text.replace("\x1b[?25l", "").replace("\x1b[?25h", "").split("\r") if f]
-    assert frames and all(len(f.rstrip("\n")) < 80 for f in frames)
+    assert "\x1b" not in text  # no escape sequences (cursor hiding) that could outlive us
+    frames = frames_of(text)
+    assert frames and all(len(f) < 80 for f in frames)
+    assert text.endswith("\n") and text.count("\n") == 1
+
+
+@pytest.mark.parametrize("columns", [300, 101, 100])
+def test_terminal_bar_never_wider_than_100_columns(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = FakeTTY()
+    bar = TerminalBar(out, label="Anaconda3-" + "x" * 150 + ".sh", min_interval=0)
+    bar.start(5000 * MiB, 0)
+    for _ in range(50):
+        bar.advance(100 * MiB)
+    bar.finish()
+    frames = frames_of(out.getvalue())
+    assert len(frames) == 52  # start, every advance (no throttle here), finish
+    # The long name is cut so that the line uses the 99 columns, and not one more.
+    assert max(len(f) for f in frames) == 99
+    assert all(f.isascii() for f in frames)
+    assert frames[-1].rstrip().endswith("ETA     0:00") and " 100%  " in frames[-1]
+    assert "Anaconda3-xxx" in frames[-1] and "[" + "#" * 10 + "]" in frames[-1]
+
+
+def test_terminal_bar_fits_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = FakeTTY()
+    bar = TerminalBar(out, label="Miniforge3-Linux-x86_64.sh")
+    bar.start(100 * MiB, 0)
+    bar.advance(50 * MiB)
+    bar.finish()
+    frames = frames_of(out.getvalue())
+    assert frames and all(len(f) < 40 for f in frames)
+
+
+def test_terminal_bar_on_resume_starts_at_the_fetched_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    out = FakeTTY()
+    bar = TerminalBar(out, label="Anaconda3.sh")
+    bar.start(100 * MiB, 35 * MiB)
+    [first] = frames_of(out.getvalue())
+    assert "Anaconda3.sh  [" in first and "  35%  " in first and " 35.0 MiB " in first
+    inside = first.split("[", 1)[1].split("]", 1)[0]
+    assert inside.count("#") == len(inside) * 35 // 100 and set(inside) == {"#", "-"}
+    # The rate counts bytes moved since the start, not the resumed ones.
+    assert " 0 B/s" in first
+
+
+def test_terminal_bar_unknown_total_counts_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out = FakeTTY()
+    bar = TerminalBar(out, label="Miniconda3.sh", min_interval=0)
+    bar.start(None, 0)
+    for _ in range(3):
+        bar.advance(MiB)
+    bar.finish()
+    text = out.getvalue()
+    frames = frames_of(text)
+    assert [f.split()[:3] for f in frames] == [
+        ["Miniconda3.sh", "0", "B"],
+        ["Miniconda3.sh", "1.0", "MiB"],
+        ["Miniconda3.sh", "2.0", "MiB"],
+        ["Miniconda3.sh", "3.0", "MiB"],
+        ["Miniconda3.sh", "3.0", "MiB"],
+    ]
+    assert "%" not in text and "[" not in text and "ETA" not in text
+    assert all(len(f) < 80 and f.isascii() for f in frames) and text.endswith("\n")
+
+
+def test_terminal_bar_throttles_redraws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out = FakeTTY()
+    bar = TerminalBar(out, label="a.sh", min_interval=3600)
+    bar.start(1000 * MiB, 0)
+    for _ in range(1000):
+        bar.advance(MiB)
+    bar.finish()
+    frames = frames_of(out.getvalue())
+    assert len(frames) == 2 and "  0%  " in frames[0] and " 100%  " in frames[1]
+
+
+def test_terminal_bar_restart_begins_a_new_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out = FakeTTY()
+    bar = TerminalBar(out, label="a.sh")
+    bar.start(10 * MiB, 4 * MiB)
+    bar.start(10 * MiB, 0)  # the server ignored Range: from zero again
+    bar.advance(10 * MiB)
+    bar.finish()
+    first, second, after = out.getvalue().split("\n")
+    assert "  40%  " in first and " 100%  " in second.split("\r")[-1] and after == ""
 
 
 def test_progress_for_non_tty_prints_lines() -> None:
@@ -379,6 +540,7 @@ def test_progress_for_non_tty_prints_lines() -> None:
     sink.advance(10)
     sink.finish()
     assert out.getvalue().splitlines()[1].startswith("download: 100% ")
+    assert "\r" not in out.getvalue()
 
 
 def test_progress_restarts_when_server_ignores_range(
@@ -389,6 +551,53 @@ def test_progress_restarts_when_server_ignores_range(
     download_verified(url, tmp_path / "f.sh", SHA, progress=PercentLines(lines.append), **FAST)
     assert sum("to fetch" in ln for ln in lines) == 2  # started, then started over
     assert lines[-1].startswith("download: done")
+
+
+# --------------------------------------------------------------------------- sha256
+
+
+@pytest.mark.parametrize(
+    "given", [SHA, SHA.upper(), f" {SHA.upper()}\n", f"\t{SHA[:32]}{SHA[32:].upper()}  "]
+)
+def test_normalise_sha256_strips_and_lower_cases(given: str) -> None:
+    assert normalise_sha256(given) == SHA
+    assert is_sha256(given)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "   ",
+        "abc",
+        "z" * 64,
+        SHA[:-1],
+        SHA + "0",
+        f"{SHA[:32]} {SHA[32:]}",
+        f"sha256:{SHA}",
+        "\uff41" * 64,  # fullwidth "a": hex to a Unicode-aware eye, not to sha256sum
+        "\u0661" * 64,  # Arabic-Indic digit one
+    ],
+)
+def test_normalise_sha256_refuses_what_is_not_64_hex_digits(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a sha256 \(64 hex digits\)"):
+        normalise_sha256(bad)
+    assert not is_sha256(bad)
+
+
+@pytest.mark.parametrize("bad", [None, 0, SHA.encode(), [SHA]])
+def test_normalise_sha256_refuses_non_strings(bad: object) -> None:
+    with pytest.raises(ValueError, match="not a sha256"):
+        normalise_sha256(bad)
+
+
+def test_normalise_sha256_error_names_the_value_briefly() -> None:
+    with pytest.raises(ValueError) as info:
+        normalise_sha256("abc")
+    assert str(info.value) == "'abc' is not a sha256 (64 hex digits)"
+    with pytest.raises(ValueError) as info:
+        normalise_sha256("x" * 10_000)
+    assert len(str(info.value)) < 120 and "..." in str(info.value)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -417,19 +626,50 @@ def test_remote_size_unreachable_is_none() -> None:
 
 
 def test_ensure_free_space(tmp_path: Path) -> None:
-    ensure_free_space(tmp_path / "not" / "yet", 1, "the installer")
+    ensure_free_space(SpaceNeed(tmp_path / "not" / "yet", 1, "the installer"))
     with pytest.raises(UserError) as info:
-        ensure_free_space(tmp_path, 1 << 60, "the Anaconda installer")
+        ensure_free_space(SpaceNeed(tmp_path, 1 << 60, "the Anaconda installer"))
     msg = info.value.message
     assert "the Anaconda installer" in msg and "1048576.0 TiB" in msg and "free" in msg
     assert info.value.exit_code == 2 and "EBS" in (info.value.hint or "")
+    assert msg[0].islower() and (info.value.hint or "X")[0].islower()
+
+
+def test_ensure_free_space_adds_up_needs_on_one_filesystem(tmp_path: Path) -> None:
+    free = shutil.disk_usage(tmp_path).free
+    if free < 100 * MiB:
+        pytest.skip(f"only {free} bytes free under {tmp_path}")
+    share = free * 6 // 10  # each fits alone, both together do not
+    cache, prefix = tmp_path / "cache", tmp_path / "not" / "yet" / "prefix"
+    ensure_free_space(SpaceNeed(cache, share, "downloading a.sh"))
+    ensure_free_space(SpaceNeed(prefix, share, "installing into p"))
+    with pytest.raises(UserError) as info:
+        ensure_free_space(
+            SpaceNeed(cache, share, "downloading a.sh"),
+            SpaceNeed(prefix, share, "installing into p"),
+        )
+    assert "not enough disk space for downloading a.sh and installing into p" in (
+        info.value.message
+    )
+    assert format_bytes(2 * share) in info.value.message
 
 
 def test_format_bytes() -> None:
-    assert [dl.format_bytes(n) for n in (0, 1023, 1536, 5 * MiB, 3 << 30)] == [
+    assert [format_bytes(n) for n in (0, 1023, 1536, 5 * MiB, 3 << 30)] == [
         "0 B",
         "1023 B",
         "1.5 KiB",
         "5.0 MiB",
         "3.0 GiB",
+    ]
+
+
+def test_format_duration() -> None:
+    assert [format_duration(s) for s in (0, 59.4, 59.6, 75, 3725, -3)] == [
+        "0:00",
+        "0:59",
+        "1:00",
+        "1:15",
+        "1:02:05",
+        "0:00",
     ]
