@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import click
 
 from jupyter_bootstrap import conda
+from jupyter_bootstrap.console import Console
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.run import run
 
 if TYPE_CHECKING:
-    from jupyter_bootstrap.engine import Context
+    from jupyter_bootstrap.account import Account
     from jupyter_bootstrap.facts import Facts
     from jupyter_bootstrap.settings import Settings
 
@@ -34,11 +35,11 @@ EXPLANATION = (
 )
 
 
-def needed(facts: Facts, settings: Settings, skipped: frozenset[str]) -> bool:
+def needed(facts: Facts, settings: Settings) -> bool:
     """Whether this run will ask conda for packages from Anaconda's channels: a prefix of
     Anaconda's family (Miniconda; an Anaconda without JupyterLab) that lacks Jupyter."""
     found = facts.conda
-    if found is None or "jupyter" in skipped or found.conda_forge:
+    if found is None or found.conda_forge:
         return False
     wanted = {"notebook", "jupyterlab"} if settings.app == "lab" else {"notebook"}
     state = found.state
@@ -58,11 +59,11 @@ def needed(facts: Facts, settings: Settings, skipped: frozenset[str]) -> bool:
     return not wanted <= have
 
 
-def ensure_accepted(ctx: Context, interactive: bool) -> None:
-    """Ask once on a terminal (the answer is saved), or require the flag without one."""
-    if ctx.settings.accept_anaconda_tos:
+def ensure_accepted(settings: Settings, prefix: Path, interactive: bool) -> None:
+    """Ask once on a terminal (the answer goes into the settings), or require the flag
+    without one."""
+    if settings.accept_anaconda_tos:
         return
-    prefix = ctx.prefix
     text = EXPLANATION.format(prefix=prefix)
     if not interactive:
         raise UserError(
@@ -71,26 +72,26 @@ def ensure_accepted(ctx: Context, interactive: bool) -> None:
             hint=f"read {TERMS_URL}, then run again with --accept-anaconda-tos; or use the "
             "free conda-forge: --distribution miniforge --prefix ~/miniforge3",
         )
-    ctx.console.info(text)
+    Console().info(text)
     if not click.confirm("Accept Anaconda's terms of service?", default=False, err=True):
         raise UserError(
             "Anaconda's terms of service were not accepted: nothing was installed",
             hint="use the free conda-forge instead: jupyter-bootstrap init "
             "--distribution miniforge --prefix ~/miniforge3",
         )
-    ctx.settings.accept_anaconda_tos = True
+    settings.accept_anaconda_tos = True
 
 
-def accept(ctx: Context, conda_bin: Path) -> None:
+def accept(account: Account, conda_bin: Path) -> None:
     """Record the acceptance with conda itself, so the user's own `conda install` works too.
     A conda older than the `tos` command has no terms to accept: its failure is logged."""
     for channel in DEFAULT_CHANNELS:
         argv = [str(conda_bin), "tos", "accept", "--override-channels", "--channel", channel]
         result = run(
-            conda.as_account(ctx.account, argv),
+            conda.as_account(account, argv),
             check=False,
             timeout=300,
-            env=conda.account_env(ctx.account),
+            env=conda.account_env(account),
         )
         if result.returncode != 0:
             log.info("conda tos accept failed (old conda without the tos command?)")

@@ -97,8 +97,8 @@ class CertificateInfo:
     fingerprint_sha256: str  # AA:BB:..., as browsers show it
     key_matches: bool
 
-    def covers(self, names: Iterable[str]) -> list[str]:
-        """The names this certificate does NOT cover."""
+    def uncovered(self, names: Iterable[str]) -> list[str]:
+        """The names among `names` this certificate does not cover (empty: it covers all)."""
         missing = []
         for name in names:
             pool = self.ip_addresses if _is_ip(name) else self.dns_names

@@ -1,19 +1,19 @@
-"""Command line: parse flags, load settings, call the engine, map errors to exit codes.
-Nothing else lives here."""
+"""Command line: parse and validate flags, build the context, hand it to the command's flow
+in `commands/`, and turn errors into messages and exit codes (the only place that does)."""
 
 from __future__ import annotations
 
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 
 import click
 
 from jupyter_bootstrap import __version__
 from jupyter_bootstrap.errors import (
-    EXIT_DRIFT,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_USAGE,
     BootstrapError,
     UserError,
@@ -23,7 +23,7 @@ from jupyter_bootstrap.steps import STEP_NAMES
 if TYPE_CHECKING:
     # Types only: the modules themselves are imported inside the commands that need them,
     # so `--help` and `--version` stay fast.
-    from jupyter_bootstrap.engine import Context, Options, Report, Step
+    from jupyter_bootstrap.engine import Context, Options
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
@@ -42,6 +42,8 @@ class BootstrapGroup(click.Group):
     """The only place errors become messages and exit codes. Overriding `main` (not a
     wrapper function) means click's test runner goes through it too."""
 
+    debug = False  # set by --debug, before or after the command name
+
     def main(  # type: ignore[override]
         self,
         args: Optional[list[str]] = None,
@@ -51,7 +53,7 @@ class BootstrapGroup(click.Group):
         **extra: Any,
     ) -> None:
         argv = list(args) if args is not None else sys.argv[1:]
-        debug = "--debug" in argv
+        self.debug = False
         try:
             code = super().main(
                 args=argv,
@@ -68,23 +70,41 @@ class BootstrapGroup(click.Group):
                 click.echo(error.ctx.get_help())
             else:
                 where = error.ctx.command_path if error.ctx else "jupyter-bootstrap"
-                _report(error.format_message(), f"{where} --help lists the options", None, debug)
+                _report(
+                    error.format_message(), f"{where} --help lists the options", None, self.debug
+                )
             sys.exit(EXIT_USAGE)
         except click.ClickException as error:
-            _report(error.format_message(), None, None, debug)
+            _report(error.format_message(), None, None, self.debug)
             sys.exit(error.exit_code)
         except BootstrapError as error:
             details = getattr(getattr(error, "cause", error), "details", None)
-            _report(error.message, error.hint, details, debug)
+            _report(error.message, error.hint, details, self.debug)
             sys.exit(error.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        cast(BootstrapGroup, ctx.find_root().command).debug = True
+
+
+def _debug_option(func: Decorated) -> Decorated:
+    """--debug is accepted before and after the command name alike."""
+    return click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
+        help="Show the traceback of an error (the log always has the whole story).",
+    )(func)
+
+
 @click.group(cls=BootstrapGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="jupyter-bootstrap")
-@click.option("--debug", is_flag=True, help="Show tracebacks and log everything.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+@_debug_option
+def cli() -> None:
     """Set up a password-protected HTTPS Jupyter server on this machine.
 
     \b
@@ -97,7 +117,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
       jupyter-bootstrap restart           restart Jupyter (running kernels stop)
       jupyter-bootstrap uninstall         remove the service and settings, keep notebooks
     """
-    ctx.obj = {"debug": debug}
 
 
 def _settings_options(func: Decorated) -> Decorated:
@@ -234,16 +253,18 @@ def _conda_overrides(values: dict[str, Any]) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UserError(f"--installer-url {url!r} is not an http(s) URL")
-    if not conda_installers.is_sha256(sha256):
+    try:
+        digest = conda_installers.normalise_sha256(sha256)
+    except ValueError:
         raise UserError(
             "--installer-sha256 is not a SHA-256 (64 hex digits)",
             hint="copy it from the publisher, e.g. the SHA256 column of "
             "https://repo.anaconda.com/archive/",
-        )
+        ) from None
     overrides["installer_url"] = url
-    overrides["installer_sha256"] = sha256.strip().lower()
+    overrides["installer_sha256"] = digest
     if not values.get("distribution"):
-        name = conda_installers.cache_name(url, sha256)
+        name = conda_installers.cache_name(url, digest)
         overrides["distribution"] = conda_installers.distribution_of(name)
     return overrides
 
@@ -289,15 +310,21 @@ def _valid_unit_name(name: str) -> bool:
     return bool(name) and len(name) < 240 and set(name) <= allowed and not name.startswith(".")
 
 
-def _build_context(user: Optional[str], overrides: dict[str, Any], options: Options) -> Context:
+def _build_context(
+    user: Optional[str],
+    overrides: Optional[dict[str, Any]] = None,
+    options: Optional[Options] = None,
+) -> Context:
     from jupyter_bootstrap import account, settings
     from jupyter_bootstrap.console import Console
-    from jupyter_bootstrap.engine import Context
+    from jupyter_bootstrap.engine import Context, Options
     from jupyter_bootstrap.facts import Facts
     from jupyter_bootstrap.password_input import password_reader
     from jupyter_bootstrap.paths import Paths
     from jupyter_bootstrap.run import setup_log
 
+    options = options or Options()
+    options.interactive = _stdin_is_tty()
     who = account.resolve(user)
     paths = Paths(who.home)
     setup_log(paths.log_file, who.owner)
@@ -305,7 +332,7 @@ def _build_context(user: Optional[str], overrides: dict[str, Any], options: Opti
     return Context(
         account=who,
         paths=paths,
-        settings=saved.with_overrides(overrides),
+        settings=saved.with_overrides(overrides or {}),
         options=options,
         console=Console(),
         facts=Facts(),
@@ -323,8 +350,13 @@ def _build_context(user: Optional[str], overrides: dict[str, Any], options: Opti
 @click.option("--password-hash", metavar="HASH", help="Use a Jupyter password hash made elsewhere.")
 @click.option("--reset-password", is_flag=True, help="Ask for a new password even if one is set.")
 @click.option("--dry-run", is_flag=True, help="Only check: say what would change.")
+@_debug_option
 def init(**values: Any) -> None:
     """Set everything up, or repair what drifted. Safe to run again at any time.
+
+    Converges every step: host, conda, shell, jupyter, password, certificate, config,
+    service, health. Every question (the password, Anaconda's terms) is asked before
+    anything is changed.
 
     \b
     Examples:
@@ -335,9 +367,8 @@ def init(**values: Any) -> None:
       jupyter-bootstrap init --dry-run             # what would change
     """
     from jupyter_bootstrap import jupyter_hash
-    from jupyter_bootstrap.engine import Options, converge
-    from jupyter_bootstrap.steps import init_steps
-    from jupyter_bootstrap.summary import print_summary
+    from jupyter_bootstrap.commands.init import init as run_init
+    from jupyter_bootstrap.engine import Options
 
     given_hash = values.get("password_hash")
     if given_hash and jupyter_hash.kind(given_hash) is jupyter_hash.HashKind.INVALID:
@@ -357,82 +388,7 @@ def init(**values: Any) -> None:
         skip=frozenset(values["skip"]),
         keep_installer=values["keep_installer"],
     )
-    ctx = _build_context(values["user"], _overrides(values), options)
-    steps = init_steps()
-    if options.dry_run:
-        report = converge(ctx, steps, apply=False)
-        ctx.console.info()
-        ctx.console.info(
-            f"{len(report.drifted)} step(s) would change." if report.drifted else "Nothing to do."
-        )
-        return
-    preflight, found = _preflight(ctx, steps)
-    _refuse_without_systemd(preflight, found)
-    _ask_password_first(ctx, found)
-    _ask_anaconda_tos_first(ctx, preflight)
-    ctx.save_settings()
-    ctx.console.heading(
-        f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
-    )
-    converge(ctx, steps, apply=True)
-    _remember_prefix(ctx)
-    print_summary(ctx)
-
-
-def _refuse_without_systemd(ctx: Context, preflight: Report) -> None:
-    """Stop now, not after a long conda download, when the service step is bound to fail."""
-    from jupyter_bootstrap.steps.service import refuse_early
-
-    refuse_early(ctx, preflight)
-
-
-def _ask_password_first(ctx: Context, preflight: Report) -> None:
-    """Ask now, not after a ten-minute download the user may have walked away from."""
-    from jupyter_bootstrap.steps.password import ASK, ask_and_hash
-
-    outcome = preflight.find("password")
-    if outcome is not None and outcome.found is not None and outcome.found.action == ASK:
-        ctx.options.typed_password_hash = ask_and_hash(ctx)
-
-
-def _ask_anaconda_tos_first(ctx: Context, preflight: Context) -> None:
-    """Like the password: a question must never wait behind a long download."""
-    from jupyter_bootstrap import anaconda_tos
-
-    if anaconda_tos.needed(preflight.facts, ctx.settings, ctx.options.skip):
-        anaconda_tos.ensure_accepted(ctx, interactive=_stdin_is_tty())
-
-
-def _remember_prefix(ctx: Context) -> None:
-    """A conda found (rather than chosen) on the first run stays the one later runs use,
-    even if PATH or $CONDA_EXE change."""
-    found = ctx.facts.conda
-    if found is not None and ctx.settings.prefix is None:
-        ctx.settings.prefix = str(found.prefix)
-        ctx.save_settings()
-
-
-def _preflight(ctx: Context, steps: list[Step]) -> tuple[Context, Report]:
-    """Every check once, silently, on a copy of the context, before anything is written:
-    bad input (a certificate that does not match its key, a notebook folder that is a
-    file...) exits 2 with no change, and the questions can be asked up front."""
-    import dataclasses
-
-    from jupyter_bootstrap.console import Console
-    from jupyter_bootstrap.engine import converge
-    from jupyter_bootstrap.facts import Facts
-
-    quiet = dataclasses.replace(
-        ctx,
-        settings=dataclasses.replace(ctx.settings),
-        console=Console(quiet=True),
-        facts=Facts(),
-        restart_reasons=[],
-    )
-    report = converge(quiet, steps, apply=False)
-    # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
-    ctx.facts.public = quiet.facts.public
-    return quiet, report
+    run_init(_build_context(values["user"], _overrides(values), options))
 
 
 @cli.command()
@@ -446,6 +402,7 @@ def _preflight(ctx: Context, steps: list[Step]) -> tuple[Context, Report]:
     "steps[{name, state, summary, action}], warnings, service{name, enabled, active, "
     "main_pid, active_since, uptime_seconds, ...}. Schema: docs/status-json.md.",
 )
+@_debug_option
 def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
     """Check everything, change nothing. Exit 0 when all is well, 3 when something drifted.
     Shows whether the service is enabled and running, for how long, and the URL.
@@ -456,19 +413,12 @@ def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
       jupyter-bootstrap status || jupyter-bootstrap init
       jupyter-bootstrap status --json | python3 -m json.tool
     """
-    from jupyter_bootstrap.engine import Options, converge
-    from jupyter_bootstrap.steps import init_steps
-    from jupyter_bootstrap.summary import print_status_footer
+    from jupyter_bootstrap.commands.status import status as run_status
+    from jupyter_bootstrap.engine import Options
 
-    ctx = _build_context(user, {}, Options(skip=frozenset(skip)))
-    if as_json:
-        from jupyter_bootstrap.service_commands import print_status_json
-
-        sys.exit(print_status_json(ctx, init_steps()))
-    report = converge(ctx, init_steps(), apply=False)
-    print_status_footer(ctx, report)
-    if report.drifted:
-        sys.exit(EXIT_DRIFT)
+    code = run_status(_build_context(user, options=Options(skip=frozenset(skip))), as_json)
+    if code != EXIT_OK:
+        sys.exit(code)
 
 
 @cli.command()
@@ -476,46 +426,43 @@ def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
 @click.option(
     "--password-stdin", is_flag=True, help="Read the new password from one line of stdin."
 )
+@_debug_option
 def password(user: Optional[str], password_stdin: bool) -> None:
     """Change the Jupyter password (and restart the server so it takes effect).
+
+    Converges the password, config, service and health steps. conda, Jupyter and the
+    certificate must already be right (`init` repairs them): otherwise it stops before it
+    asks anything or changes anything.
 
     \b
     Examples:
       jupyter-bootstrap password
       echo "$PW" | jupyter-bootstrap password --password-stdin
     """
-    from jupyter_bootstrap.engine import Options, converge
-    from jupyter_bootstrap.steps import init_steps
+    from jupyter_bootstrap.commands.password import password as run_password
+    from jupyter_bootstrap.engine import Options
 
     options = Options(reset_password=True, password_stdin=password_stdin)
-    ctx = _build_context(user, {}, options)
-    if ctx.settings.password_hash is None:
-        raise UserError(
-            "nothing is set up yet", hint="run `jupyter-bootstrap init` first: it asks for one"
-        )
-    steps = init_steps()
-    _ask_password_first(ctx, _preflight(ctx, steps)[1])
-    converge(ctx, steps, apply=True)
-    ctx.console.info("Password changed. Log in again in the browser with the new one.")
+    run_password(_build_context(user, options=options))
 
 
 @cli.command()
 @click.option("--user", metavar="NAME", help="When running as root: whose server to restart.")
+@_debug_option
 def restart(user: Optional[str]) -> None:
     """Restart the Jupyter service and wait until it answers over HTTPS again.
 
     Running kernels stop (their notebooks stay). `init` restarts by itself when the
-    certificate, config or password changed: this is for everything else.
+    certificate, config or password changed: this is for everything else. Converges the
+    service and health steps; the rest must already be right (`init` repairs it).
 
     \b
     Examples:
       jupyter-bootstrap restart
     """
-    from jupyter_bootstrap.engine import Options
-    from jupyter_bootstrap.service_commands import restart as restart_service
-    from jupyter_bootstrap.steps import init_steps
+    from jupyter_bootstrap.commands.restart import restart as run_restart
 
-    restart_service(_build_context(user, {}, Options()), init_steps())
+    run_restart(_build_context(user))
 
 
 @cli.command()
@@ -529,6 +476,7 @@ def restart(user: Optional[str]) -> None:
     show_default=True,
     help="How many of the last lines to show.",
 )
+@_debug_option
 def logs(user: Optional[str], follow: bool, lines: int) -> None:
     """Show the Jupyter service's log (journalctl of its unit).
 
@@ -538,10 +486,9 @@ def logs(user: Optional[str], follow: bool, lines: int) -> None:
       jupyter-bootstrap logs -n 200
       jupyter-bootstrap logs -f          # follow; Ctrl-C to stop
     """
-    from jupyter_bootstrap.engine import Options
-    from jupyter_bootstrap.service_commands import logs as show_logs
+    from jupyter_bootstrap.commands.logs import logs as show_logs
 
-    show_logs(_build_context(user, {}, Options()), lines, follow)
+    show_logs(_build_context(user), lines, follow)
 
 
 @cli.command()
@@ -553,6 +500,7 @@ def logs(user: Optional[str], follow: bool, lines: int) -> None:
     help="Also delete the certificate, the conda install, downloads and the log "
     "(never your notebooks).",
 )
+@_debug_option
 def uninstall(user: Optional[str], assume_yes: bool, purge: bool) -> None:
     """Stop and remove the Jupyter service and undo the configuration.
 
@@ -565,10 +513,9 @@ def uninstall(user: Optional[str], assume_yes: bool, purge: bool) -> None:
       jupyter-bootstrap uninstall
       jupyter-bootstrap uninstall --yes --purge
     """
-    from jupyter_bootstrap.engine import Options
-    from jupyter_bootstrap.uninstall import uninstall as run_uninstall
+    from jupyter_bootstrap.commands.uninstall import uninstall as run_uninstall
 
-    run_uninstall(_build_context(user, {}, Options()), assume_yes, purge)
+    run_uninstall(_build_context(user), assume_yes, purge)
 
 
 def _report(message: str, hint: Optional[str], details: Optional[str], debug: bool) -> None:

@@ -56,11 +56,6 @@ class Console:
         for line in lines[1:]:
             click.echo(" " * indent + line)
 
-    def detail(self, text: str, prefix: str = "") -> None:
-        indent = 2 + NAME_WIDTH + 1 + STATE_WIDTH + 1
-        for line in _wrap(text, indent + len(prefix)):
-            click.echo(" " * indent + prefix + line)
-
     def info(self, text: str = "") -> None:
         if self.quiet:
             return

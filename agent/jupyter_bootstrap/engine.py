@@ -1,14 +1,30 @@
-"""The converge engine: an ordered list of steps, each with a read-only `check` and an
-idempotent `apply`, and the runner that prints one line per step."""
+"""The converge engine: the Step protocol, the context every step shares, the preflight that
+runs before anything is written, and the runner that prints one line per step.
+
+A step decides once. `check` reads the machine and returns a `Status` carrying a typed plan
+(None when all is well); `apply` carries that plan out and decides nothing new; the runner
+checks again afterwards. Whether the running server must restart is part of the plan too,
+so it is decided where the facts are, not guessed later from what was written.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Protocol
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Generic,
+    Optional,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
-from jupyter_bootstrap.errors import BootstrapError, StepFailed
+from jupyter_bootstrap.errors import BootstrapError, StepFailed, UserError
 from jupyter_bootstrap.settings import Settings, save
 
 if TYPE_CHECKING:
@@ -18,23 +34,48 @@ if TYPE_CHECKING:
     from jupyter_bootstrap.paths import Paths
 
 
-@dataclass(frozen=True)
-class Status:
-    """What a check found. `summary` says what is (or what is wrong); `action` says what
-    `apply` would do about it."""
+class Plan(Protocol):
+    """What a check decided to do about a drift."""
 
-    ok: bool
+    @property
+    def action(self) -> str:
+        """What apply will do, in a few words ("install the unit, enable it, start it")."""
+        ...
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        """Why the running server must restart once this plan is carried out, or None when
+        the server reads none of the bytes it changes (a restart kills every kernel)."""
+        ...
+
+
+PlanT = TypeVar("PlanT", bound=Plan)
+
+
+@dataclass(frozen=True)
+class Status(Generic[PlanT]):
+    """What a check found: a summary of what is (or what is wrong) and, when something must
+    change, the plan for it."""
+
     summary: str
-    action: str = ""
+    plan: Optional[PlanT] = None
     warnings: tuple[str, ...] = ()
 
-    @classmethod
-    def good(cls, summary: str, warnings: Sequence[str] = ()) -> Status:
-        return cls(True, summary, "", tuple(warnings))
+    @property
+    def ok(self) -> bool:
+        return self.plan is None
 
-    @classmethod
-    def drift(cls, summary: str, action: str, warnings: Sequence[str] = ()) -> Status:
-        return cls(False, summary, action, tuple(warnings))
+    @property
+    def action(self) -> str:
+        return self.plan.action if self.plan is not None else ""
+
+
+def good(summary: str, warnings: Sequence[str] = ()) -> Status[Any]:
+    return Status(summary, None, tuple(warnings))
+
+
+def drift(summary: str, plan: PlanT, warnings: Sequence[str] = ()) -> Status[PlanT]:
+    return Status(summary, plan, tuple(warnings))
 
 
 @dataclass
@@ -48,12 +89,36 @@ class Options:
     force_os: bool = False
     skip: frozenset[str] = frozenset()
     keep_installer: bool = False
-    # Hash of a password typed at the start of this run (asked before the long steps).
+    # Whether questions may be asked on a terminal (a prompt never waits on a pipe).
+    interactive: bool = False
+
+
+@dataclass
+class RunState:
+    """What this run has asked, done or promised so far. Never saved: the next run reads the
+    machine again."""
+
+    # Hash of the password typed in the preflight (the plaintext is gone by then).
     typed_password_hash: Optional[str] = None
+    # Changes of this run the running server has not loaded yet.
+    restart_reasons: list[str] = field(default_factory=list)
+    # time.monotonic() when this run (re)started the server: the health check then waits
+    # for it to come up instead of reporting it down.
+    service_started_at: Optional[float] = None
+    # Lines for the final summary.
+    notes: list[str] = field(default_factory=list)
+
+    def request_restart(self, reason: str) -> None:
+        if reason not in self.restart_reasons:
+            self.restart_reasons.append(reason)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
 
-# Reads the new password (prompt or stdin) only when a step needs it; the plaintext never
-# outlives the call that hashes it.
+# Reads the new password (prompt or stdin) when the preflight asks for it; the plaintext
+# never outlives the call that hashes it.
 PasswordReader = Callable[[], str]
 
 
@@ -66,7 +131,7 @@ class Context:
     console: Console
     facts: Facts
     read_password: PasswordReader
-    restart_reasons: list[str] = field(default_factory=list)
+    run: RunState = field(default_factory=RunState)
 
     @property
     def prefix(self) -> Path:
@@ -84,26 +149,61 @@ class Context:
             return Path(self.settings.notebook_dir)
         return self.paths.default_notebook_dir
 
-    def request_restart(self, reason: str) -> None:
-        """A change the running server must pick up (certificate, config, unit)."""
-        if reason not in self.restart_reasons:
-            self.restart_reasons.append(reason)
+    @property
+    def certificate_files(self) -> tuple[Path, Path]:
+        """(certfile, keyfile): what the certificate check found, else what the settings
+        name, else the defaults; the same pair whether or not that step ran."""
+        settings = self.settings
+        certfile = self.facts.certfile or Path(settings.certfile or self.paths.default_certfile)
+        keyfile = self.facts.keyfile or Path(settings.keyfile or self.paths.default_keyfile)
+        return certfile, keyfile
 
     def save_settings(self) -> None:
         save(self.paths.settings_file, self.settings, self.account.owner)
 
+    def quiet_copy(self) -> Context:
+        """A copy for a silent pass: its own settings, facts and run state (starting from
+        this run's so far), no output."""
+        from jupyter_bootstrap.console import Console
+        from jupyter_bootstrap.facts import Facts
 
-class Step(Protocol):
+        return dataclasses.replace(
+            self,
+            settings=dataclasses.replace(self.settings),
+            console=Console(quiet=True),
+            facts=Facts(public=self.facts.public),
+            run=dataclasses.replace(
+                self.run, restart_reasons=list(self.run.restart_reasons), notes=[]
+            ),
+        )
+
+
+class Step(Protocol[PlanT]):
     name: str
-    title: str
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[PlanT]:
         """Read the machine; never change it, never prompt."""
         ...
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        """Make it so (idempotently) and say in a few words what changed."""
+    def apply(self, ctx: Context, plan: PlanT) -> str:
+        """Carry the plan out (idempotently) and say in a few words what changed."""
         ...
+
+
+@runtime_checkable
+class RefusesEarly(Protocol):
+    """A step whose plan can be known to fail before anything is written (no systemd, sudo
+    that wants a password nobody can type): it raises that error in the preflight."""
+
+    def refuse_early(self, ctx: Context, plan: Any) -> None: ...
+
+
+@runtime_checkable
+class AsksFirst(Protocol):
+    """A step whose plan needs an answer (a password, accepting terms): asked in the
+    preflight, before the long steps, and kept in `ctx.run` or the settings."""
+
+    def ask_first(self, ctx: Context, plan: Any) -> None: ...
 
 
 @dataclass
@@ -111,7 +211,7 @@ class StepOutcome:
     step: str
     state: str  # ok, changed, drift, skipped, FAILED
     summary: str
-    found: Optional[Status] = None
+    found: Optional[Status[Any]] = None
 
 
 @dataclass
@@ -121,10 +221,6 @@ class Report:
     @property
     def drifted(self) -> list[StepOutcome]:
         return [o for o in self.outcomes if o.state == "drift"]
-
-    @property
-    def changed(self) -> list[StepOutcome]:
-        return [o for o in self.outcomes if o.state == "changed"]
 
     def find(self, step: str) -> Optional[StepOutcome]:
         return next((o for o in self.outcomes if o.step == step), None)
@@ -140,9 +236,28 @@ class StepError(BootstrapError):
         self.exit_code = error.exit_code
 
 
-def converge(ctx: Context, steps: Sequence[Step], apply: bool) -> Report:
-    """Check every step; in apply mode fix each drifted one and stop at the first failure.
-    In check mode (status, --dry-run) every step is checked and nothing is changed."""
+def not_ready(step: str, found: Status[Any], command: str) -> UserError:
+    """A step `command` relies on but does not repair has drifted."""
+    return UserError(
+        f"{step}: {found.summary}; `jupyter-bootstrap {command}` does not repair that, so "
+        "nothing was changed",
+        hint="run `jupyter-bootstrap init` first: it repairs it (and asks for a new password "
+        "with --reset-password)",
+    )
+
+
+def converge(
+    ctx: Context,
+    steps: Sequence[Step[Any]],
+    apply: bool,
+    prerequisites: Collection[str] = (),
+    command: str = "init",
+) -> Report:
+    """Check every step; in apply mode carry out each drifted step's plan and stop at the
+    first failure. In check mode (status, --dry-run) nothing is changed.
+
+    `prerequisites` are steps this command relies on but does not repair: they are checked
+    without a line of output, and a drift in one stops the run before anything changes."""
     report = Report()
     for step in steps:
         if step.name in ctx.options.skip:
@@ -152,25 +267,72 @@ def converge(ctx: Context, steps: Sequence[Step], apply: bool) -> Report:
             found = step.check(ctx)
             for warning in found.warnings:
                 ctx.console.warn(f"{step.name}: {warning}")
-            if found.ok:
+            if step.name in prerequisites:
+                if found.plan is not None:
+                    raise not_ready(step.name, found, command)
+                report.outcomes.append(StepOutcome(step.name, "ok", found.summary, found))
+                continue
+            if found.plan is None:
                 _record(ctx, report, step.name, "ok", found.summary, found)
                 continue
             if not apply:
-                text = found.summary + (f"; would {found.action}" if found.action else "")
+                text = f"{found.summary}; would {found.plan.action}"
                 _record(ctx, report, step.name, "drift", text, found)
                 continue
-            change = step.apply(ctx, found)
+            change = step.apply(ctx, found.plan)
+            if found.plan.restart_reason:
+                ctx.run.request_restart(found.plan.restart_reason)
             after = step.check(ctx)
-            if not after.ok:
+            if after.plan is not None:
                 raise StepFailed(
                     f"still not right after the change: {after.summary}",
                     hint="run with --debug and read the log; then report it as a bug",
                 )
             _record(ctx, report, step.name, "changed", change)
         except BootstrapError as error:
-            _record(ctx, report, step.name, "FAILED", error.message)
+            if step.name not in prerequisites:
+                _record(ctx, report, step.name, "FAILED", error.message)
             raise StepError(step.name, error) from error
     return report
+
+
+def preflight(
+    ctx: Context,
+    steps: Sequence[Step[Any]],
+    prerequisites: Collection[str] = (),
+    command: str = "init",
+) -> Report:
+    """Everything a converging command must know before it writes anything, in one silent
+    pass over a copy of the context: bad input (a certificate that does not match its key,
+    a notebook folder that is a file...) and drifted prerequisites stop it here, steps bound
+    to fail refuse here, and then every question is asked, so that nothing waits for an
+    answer behind a ten-minute download the user may have walked away from."""
+    quiet = ctx.quiet_copy()
+    report = converge(quiet, steps, apply=False, prerequisites=prerequisites, command=command)
+    # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
+    ctx.facts.public = quiet.facts.public
+    plans = [
+        (step, outcome.found.plan)
+        for step in steps
+        if (outcome := report.find(step.name)) is not None
+        and outcome.state == "drift"
+        and outcome.found is not None
+    ]
+    for step, plan in plans:
+        if isinstance(step, RefusesEarly):
+            _named(step, step.refuse_early, ctx, plan)
+    for step, plan in plans:
+        if isinstance(step, AsksFirst):
+            _named(step, step.ask_first, ctx, plan)
+    return report
+
+
+def _named(step: Step[Any], hook: Callable[[Context, Any], None], ctx: Context, plan: Any) -> None:
+    """A hook's error carries the step's name, like an error of its check or apply."""
+    try:
+        hook(ctx, plan)
+    except BootstrapError as error:
+        raise StepError(step.name, error) from error
 
 
 def _record(
@@ -179,7 +341,7 @@ def _record(
     step: str,
     state: str,
     summary: str,
-    found: Optional[Status] = None,
+    found: Optional[Status[Any]] = None,
 ) -> None:
     report.outcomes.append(StepOutcome(step, state, summary, found))
     ctx.console.step(step, state, summary)

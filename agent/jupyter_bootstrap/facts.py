@@ -1,5 +1,5 @@
 """What steps learn about the machine and hand on to later steps (a step never imports
-another step; they share only this and the settings)."""
+another step; they share only this, the settings and the run state on the context)."""
 
 from __future__ import annotations
 
@@ -55,8 +55,3 @@ class Facts:
     certificate: Optional[CertificateInfo] = None
     cert_names: list[str] = field(default_factory=list)
     public: Optional[PublicAddress] = None
-    password_set_this_run: bool = False
-    # time.monotonic() when the service step (re)started the server in this run: the health
-    # check then waits for it to come up instead of reporting it down.
-    service_started_at: Optional[float] = None
-    notes: list[str] = field(default_factory=list)  # lines for the final summary

@@ -1,5 +1,11 @@
-"""Every file the agent writes goes through here: atomic, with its final mode and owner
-set before it appears, and with user edits outside our managed block kept."""
+"""Writing the user's files: atomic, with the final mode and owner set before the file
+appears, and a timestamped backup before we change what someone else wrote.
+
+Configs, keys, certificates, settings and state all go through `atomic_write`. Three writers
+have rules of their own and say so where they are: the installer download streams into a
+locked `.part` file that is renamed when verified (download.py), the log is appended to
+(run.py), and the systemd unit is written as root through sudo (service/unit.py). Which
+lines of a config are ours is managed_block.py's business."""
 
 from __future__ import annotations
 
@@ -113,6 +119,14 @@ def _make_parents(path: Path, owner: Optional[Owner]) -> None:
 
 def mode_of(path: Path) -> int:
     return path.stat().st_mode & 0o7777
+
+
+def set_mode(path: Path, mode: int, owner: Optional[Owner] = None) -> None:
+    """Repair the mode (and, as root, the owner) of a file whose bytes are right: no rewrite,
+    so nothing that reads it sees a new file."""
+    os.chmod(path, mode)
+    if owner is not None and os.geteuid() == 0:
+        os.chown(path, owner.uid, owner.gid)
 
 
 def backup_path(path: Path, label: str = "bak") -> Path:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from jupyter_bootstrap import managed_block
 from jupyter_bootstrap.literals import template_environment
-from jupyter_bootstrap.paths import package_dir
+from jupyter_bootstrap.paths import template_dir
 
 TEMPLATES = {
     "server": "jupyter_server_config.py.j2",
@@ -43,7 +43,8 @@ CONFLICTING_JSON_KEYS = {
     ],
 }
 
-# Assignments that set a password hash, newest first (seed tutorial: NotebookApp.password).
+# Assignments that set a password hash, newest first (hand-made classic Notebook setups
+# used NotebookApp.password).
 HASH_TARGETS = (
     ("PasswordIdentityProvider", "hashed_password"),
     ("IdentityProvider", "hashed_password"),
@@ -63,7 +64,7 @@ class ConfigValues:
 
 
 def render_block(kind: str, values: ConfigValues) -> str:
-    template = template_environment(package_dir() / "templates").get_template(TEMPLATES[kind])
+    template = template_environment(template_dir()).get_template(TEMPLATES[kind])
     return template.render(
         ip=values.ip,
         port=values.port,

@@ -2,7 +2,8 @@
 
 Jupyter Server's `passwd()` writes `argon2:` + the encoded hash of
 `PasswordHasher(memory_cost=10240, time_cost=10, parallelism=8)`; `passwd_check()` also
-accepts the old `<algorithm>:<salt>:<hexdigest>` form (sha1 in the seed tutorial)."""
+accepts the old `<algorithm>:<salt>:<hexdigest>` form (sha1, what hand-made setups of
+classic Notebook used)."""
 
 from __future__ import annotations
 

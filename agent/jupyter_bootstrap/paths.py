@@ -1,4 +1,8 @@
-"""Every location the agent reads or writes, in one place."""
+"""The locations of the user's setup and of the agent's own files, derived from one home
+directory, plus the two machine-wide files every step may read (the unit directory and
+os-release). A subsystem's own fixed places stay beside the code that knows them: the
+booted-systemd marker (service/systemctl.py), /proc (service/port_owner.py) and the
+system-wide conda prefixes (conda.py)."""
 
 from __future__ import annotations
 
@@ -97,13 +101,6 @@ SYSTEMD_UNIT_DIR = Path("/etc/systemd/system")
 OS_RELEASE = Path("/etc/os-release")
 
 
-def package_dir() -> Path:
-    return Path(__file__).resolve().parent
-
-
-def systemd_template_dir() -> Path:
-    """The unit templates: inside the wheel, or the checkout's top-level systemd/ folder."""
-    shipped = package_dir() / "systemd"
-    if shipped.is_dir():
-        return shipped
-    return package_dir().parent.parent / "systemd"
+def template_dir() -> Path:
+    """The jinja2 templates (Jupyter configs, the systemd unit), shipped inside the package."""
+    return Path(__file__).resolve().parent / "templates"

@@ -1,46 +1,44 @@
-"""The commands around the running service: `status --json`, `logs`, `restart`.
-(`uninstall` has a module of its own.) cli.py parses their flags and calls these."""
+"""`jupyter-bootstrap status`: every check, nothing changed; a footer for people, or one
+JSON document for scripts (schema in docs/status-json.md)."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import shlex
-import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import click
 
-from jupyter_bootstrap import __version__, service_unit, sudo, systemd
+from jupyter_bootstrap import __version__
+from jupyter_bootstrap.commands.summary import print_status_footer, url
 from jupyter_bootstrap.console import Console
-from jupyter_bootstrap.errors import EXIT_DRIFT, EXIT_OK, UserError
-from jupyter_bootstrap.files import read_bytes_or_none
-
-if TYPE_CHECKING:
-    from jupyter_bootstrap.engine import Context, Report, Step
-
-log = logging.getLogger("jupyter_bootstrap")
+from jupyter_bootstrap.engine import Context, Report, converge
+from jupyter_bootstrap.errors import EXIT_DRIFT, EXIT_OK
+from jupyter_bootstrap.service import systemctl, unit
+from jupyter_bootstrap.steps import init_steps
 
 STATUS_SCHEMA_VERSION = 1
-# The steps whose checks tell `restart` where Jupyter, its certificate and config are.
-FACT_STEPS = ("jupyter", "password", "certificate", "config")
 
 
-class QuietConsole(Console):
+class WarningsOnly(Console):
     """Prints nothing; keeps the warnings (for `status --json`)."""
 
     def __init__(self) -> None:
         super().__init__(quiet=True)
         self.warnings: list[str] = []
 
-    def step(self, name: str, state: str, summary: str) -> None:
-        pass
-
     def warn(self, text: str) -> None:
         self.warnings.append(text)
+
+
+def status(ctx: Context, as_json: bool) -> int:
+    """The exit code: 0 when all is well, 3 when something drifted."""
+    if as_json:
+        return print_status_json(ctx)
+    report = converge(ctx, init_steps(), apply=False)
+    print_status_footer(ctx, report)
+    return EXIT_DRIFT if report.drifted else EXIT_OK
 
 
 # -- status --json ----------------------------------------------------------------------
@@ -52,12 +50,12 @@ def _iso(moment: datetime) -> str:
 
 def service_document(ctx: Context) -> dict[str, Any]:
     """The `service` object of `status --json` (schema in docs/status-json.md)."""
-    name = service_unit.unit_name(ctx.settings.service_name)
-    path = service_unit.unit_path(ctx.settings.service_name)
+    name = unit.unit_name(ctx.settings.service_name)
+    path = unit.unit_path(ctx.settings.service_name)
     document: dict[str, Any] = {
         "name": name,
         "managed": not ctx.settings.no_service,
-        "systemd": systemd.is_booted(),
+        "systemd": systemctl.is_booted(),
         "unit_file": str(path),
         "installed": False,
         "ours": False,
@@ -71,12 +69,12 @@ def service_document(ctx: Context) -> dict[str, Any]:
     }
     if not document["systemd"]:
         return document
-    raw = read_bytes_or_none(path)
-    state = systemd.state(name)
+    text = unit.read(path)
+    state = systemctl.state(name)
     uptime = state.uptime_seconds
     document.update(
-        installed=raw is not None,
-        ours=raw is not None and service_unit.is_ours(raw.decode("utf-8", "replace")),
+        installed=text is not None,
+        ours=text is not None and unit.is_ours(text),
         enabled=state.enabled,
         active=state.active,
         active_state=state.active_state,
@@ -90,8 +88,6 @@ def service_document(ctx: Context) -> dict[str, Any]:
 
 
 def status_document(ctx: Context, report: Report, warnings: Sequence[str]) -> dict[str, Any]:
-    from jupyter_bootstrap.summary import url
-
     drifted = [o.step for o in report.drifted]
     return {
         "schema_version": STATUS_SCHEMA_VERSION,
@@ -115,85 +111,11 @@ def status_document(ctx: Context, report: Report, warnings: Sequence[str]) -> di
     }
 
 
-def print_status_json(ctx: Context, steps: Sequence[Step]) -> int:
+def print_status_json(ctx: Context) -> int:
     """Run the checks quietly, print one JSON document; the exit code is status's."""
-    from jupyter_bootstrap.engine import converge
-
-    console = QuietConsole()
+    console = WarningsOnly()
     ctx.console = console
-    report = converge(ctx, steps, apply=False)
+    report = converge(ctx, init_steps(), apply=False)
     document = status_document(ctx, report, console.warnings)
     click.echo(json.dumps(document, indent=2))
     return int(document["exit_code"])
-
-
-# -- restart ----------------------------------------------------------------------------
-
-
-def _require_service(ctx: Context) -> None:
-    if ctx.settings.password_hash is None:
-        raise UserError(
-            "nothing is set up yet", hint="run `jupyter-bootstrap init` first: it installs it"
-        )
-    if ctx.settings.no_service:
-        raise UserError(
-            "Jupyter does not run as a service here (--no-service was chosen)",
-            hint="stop it with Ctrl-C where it runs and start it again, or install the "
-            "service with `jupyter-bootstrap init --service`",
-        )
-    if not systemd.is_booted():
-        raise UserError(
-            f"systemd is not running on this machine (PID 1 is {systemd.pid1_name()})",
-            hint="Jupyter cannot run as a service here: start it by hand (see "
-            "`jupyter-bootstrap init --help`, --no-service)",
-        )
-
-
-def restart(ctx: Context, steps: Sequence[Step]) -> None:
-    """Restart the server and wait until it answers over HTTPS with the login enforced."""
-    from jupyter_bootstrap.engine import converge
-
-    _require_service(ctx)
-    if read_bytes_or_none(service_unit.unit_path(ctx.settings.service_name)) is None:
-        raise UserError(
-            f"the service {service_unit.unit_name(ctx.settings.service_name)} is not installed",
-            hint="run `jupyter-bootstrap init`: it installs and starts it",
-        )
-    # The earlier checks find Jupyter, the certificate and the config (quietly).
-    console = ctx.console
-    ctx.console = QuietConsole()
-    try:
-        converge(ctx, [s for s in steps if s.name in FACT_STEPS], apply=False)
-    finally:
-        ctx.console = console
-    ctx.request_restart("asked for with `jupyter-bootstrap restart`")
-    converge(ctx, [s for s in steps if s.name in ("service", "health")], apply=True)
-
-
-# -- logs -------------------------------------------------------------------------------
-
-
-def _exec(argv: list[str]) -> None:
-    os.execvp(argv[0], argv)
-
-
-# Replaced in tests: the real one never returns.
-replace_process: Callable[[list[str]], None] = _exec
-
-
-def logs(ctx: Context, lines: int, follow: bool) -> None:
-    """Hand the terminal to journalctl (follow mode runs until Ctrl-C)."""
-    if not systemd.is_booted():
-        raise UserError(
-            f"systemd is not running on this machine (PID 1 is {systemd.pid1_name()}), so "
-            "there is no service log",
-            hint="Jupyter started by hand logs to the terminal it runs in",
-        )
-    unit = service_unit.unit_name(ctx.settings.service_name)
-    if systemd.journal_needs_sudo():
-        sudo.ensure("read the system journal")
-    argv = systemd.journal_argv(unit, lines, follow)
-    log.info("exec: %s", shlex.join(argv))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    replace_process(argv)

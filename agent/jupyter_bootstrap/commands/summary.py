@@ -58,7 +58,7 @@ def print_summary(ctx: Context) -> None:
             f"the instance's security group must allow inbound TCP {port} from your IP "
             "address (source: My IP), and nothing wider.",
         )
-    for note in ctx.facts.notes:
+    for note in ctx.run.notes:
         console.field("Note", note)
     console.field(
         "Later", "run `jupyter-bootstrap init` again any time: it repairs whatever drifted."

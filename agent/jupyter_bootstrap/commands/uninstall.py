@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from jupyter_bootstrap import conda, managed_block, service_unit, sudo, systemd
+from jupyter_bootstrap import conda, managed_block, sudo
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
-from jupyter_bootstrap.run import run, sudo_argv
+from jupyter_bootstrap.service import systemctl, unit
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -58,27 +58,27 @@ def make_plan(ctx: Context, purge: bool) -> UninstallPlan:
 
 
 def _service(ctx: Context, plan: UninstallPlan) -> None:
-    if not systemd.is_booted():
+    if not systemctl.is_booted():
         return
     name = ctx.settings.service_name
-    path, unit = service_unit.unit_path(name), service_unit.unit_name(name)
-    raw = read_bytes_or_none(path)
-    if raw is None:
+    path, service = unit.unit_path(name), unit.unit_name(name)
+    text = unit.read(path)
+    if text is None:
         return
-    if not service_unit.is_ours(raw.decode("utf-8", "replace")):
+    if not unit.is_ours(text):
         plan.kept.append(f"{path}: not written by jupyter-bootstrap, so not ours to remove")
         return
 
     def remove() -> str:
-        sudo.ensure(f"remove the {unit} service")
-        systemd.stop(unit)
-        systemd.disable(unit)
-        run(sudo_argv(["rm", "-f", "--", str(path)]), what=f"removing {path}")
-        systemd.daemon_reload()
-        systemd.reset_failed(unit)
-        return f"stopped and disabled {unit}, removed {path}"
+        sudo.ensure(f"remove the {service} service")
+        systemctl.stop(service)
+        systemctl.disable(service)
+        unit.remove(path)
+        systemctl.daemon_reload()
+        systemctl.reset_failed(service)
+        return f"stopped and disabled {service}, removed {path}"
 
-    plan.removals.append(Removal("service", f"the service {unit} and {path}", remove))
+    plan.removals.append(Removal("service", f"the service {service} and {path}", remove))
 
 
 # -- files in the user's home -------------------------------------------------------------

@@ -65,13 +65,3 @@ def record(path: Path, unit: str, value: str, owner: Optional[Owner] = None) -> 
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     services[unit] = {"fingerprint": value, "started": started}
     _save(path, data, owner)
-
-
-def forget(path: Path, unit: str, owner: Optional[Owner] = None) -> bool:
-    data = _load(path)
-    services = data.get(SECTION)
-    if not isinstance(services, dict) or unit not in services:
-        return False
-    del services[unit]
-    _save(path, data, owner)
-    return True

@@ -1,23 +1,19 @@
-"""A thin layer over systemctl and journalctl. Reading state needs no rights; changing it
-goes through `sudo -n` (call sudo.ensure first)."""
+"""A thin layer over systemctl. Reading state needs no rights; changing it goes through
+`sudo -n` (call sudo.ensure first)."""
 
 from __future__ import annotations
 
-import grp
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.run import run, sudo_argv
 
 # systemd creates this directory early at boot; its absence is how sd_booted() tells that
 # PID 1 is something else (a container's shell, WSL1's init).
 BOOTED_MARKER = Path("/run/systemd/system")
-# Members of these groups may read the whole system journal without sudo.
-JOURNAL_GROUPS = ("adm", "systemd-journal")
 SHOWN_PROPERTIES = (
     "LoadState",
     "ActiveState",
@@ -39,6 +35,15 @@ def pid1_name() -> str:
         return Path("/proc/1/comm").read_text().strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+def not_booted() -> str:
+    """The one sentence for a machine without systemd (a container, WSL1)."""
+    return f"systemd is not running on this machine (PID 1 is {pid1_name()})"
+
+
+def not_booted_error(consequence: str, hint: str) -> UserError:
+    return UserError(f"{not_booted()}, so {consequence}", hint=hint)
 
 
 @dataclass(frozen=True)
@@ -147,40 +152,3 @@ def stop(unit: str) -> None:
 def reset_failed(unit: str) -> None:
     # Forget a failed state of a unit we removed; nothing to do is fine too.
     run(sudo_argv(["systemctl", "reset-failed", unit]), check=False, timeout=60)
-
-
-def journal_needs_sudo() -> bool:
-    if os.geteuid() == 0:
-        return False
-    allowed = set()
-    for name in JOURNAL_GROUPS:
-        try:
-            allowed.add(grp.getgrnam(name).gr_gid)
-        except KeyError:
-            continue
-    return not allowed & set(os.getgroups())
-
-
-def journal_argv(
-    unit: str, lines: int, follow: bool = False, output: Optional[str] = None
-) -> list[str]:
-    argv = ["journalctl", "--unit", unit, "--lines", str(lines), "--no-pager"]
-    if follow:
-        argv.append("--follow")
-    if output:
-        argv.append(f"--output={output}")
-    return sudo_argv(argv) if journal_needs_sudo() else argv
-
-
-def journal_tail(unit: str, lines: int) -> str:
-    """The unit's last journal lines, or a note on why there are none (never raises: it is
-    only ever used to explain another failure)."""
-    try:
-        # Messages only: under an error they must fit in 100 columns with their prefix.
-        result = run(journal_argv(unit, lines, output="cat"), check=False, timeout=60)
-    except StepFailed as error:  # journalctl missing or hanging
-        return f"(no journal lines for {unit}: {error.message})"
-    text = result.stdout.strip()
-    if result.returncode != 0 or not text:
-        return f"(no journal lines for {unit}: {result.stderr.strip() or 'empty'})"
-    return text

@@ -1,5 +1,5 @@
-"""The systemd unit that runs Jupyter: what goes in it, where it lives, and how to tell
-ours from a unit of the same name that someone else wrote."""
+"""The systemd unit that runs Jupyter: what goes in it, where it lives, how to tell ours
+from a unit of the same name that someone else wrote, and writing or removing it as root."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import grp
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from jupyter_bootstrap import paths
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.files import read_bytes_or_none
 from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap.run import run, sudo_argv
+from jupyter_bootstrap.service.systemctl import UnitState
 
 TEMPLATE = "jupyter.service.j2"
 # The first line of every unit we write. A unit without it is someone else's and is never
@@ -68,7 +73,7 @@ def group_name(gid: int) -> str:
 
 
 def render(values: UnitValues) -> str:
-    template = template_environment(paths.systemd_template_dir()).get_template(TEMPLATE)
+    template = template_environment(paths.template_dir()).get_template(TEMPLATE)
     return template.render(
         marker=MARKER,
         description=values.description,
@@ -83,3 +88,42 @@ def render(values: UnitValues) -> str:
 
 def is_ours(text: str) -> bool:
     return any(line.strip() == MARKER for line in text.splitlines()[:5])
+
+
+def read(path: Path) -> Optional[str]:
+    """The unit file's text, or None when there is none."""
+    data = read_bytes_or_none(path)
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def foreign_unit_error(where: Path) -> UserError:
+    return UserError(
+        f"{where} exists and was not written by jupyter-bootstrap; it is left alone",
+        hint="choose another name for our service with --service-name, e.g. "
+        "`jupyter-bootstrap init --service-name jupyter-https`",
+    )
+
+
+def refuse_foreign(path: Path, text: Optional[str], state: UnitState) -> None:
+    """Never overwrite someone else's unit, nor hide one of the same name that systemd
+    loads from elsewhere (/lib/systemd/system, a package's)."""
+    if text is not None and not is_ours(text):
+        raise foreign_unit_error(path)
+    other = state.fragment_path
+    if other and Path(other) != path and state.load_state != "not-found":
+        raise foreign_unit_error(Path(other))
+
+
+def install(path: Path, text: str) -> None:
+    """Write the unit as root, atomically: a temporary file beside it (a name systemd does
+    not load), its final mode, synced, then renamed over the old one."""
+    temporary = path.with_name(f".{path.name}.jupyter-bootstrap.tmp")
+    what = f"writing {path}"
+    run(sudo_argv(["tee", str(temporary)]), input_text=text, what=what)
+    run(sudo_argv(["chmod", "0644", str(temporary)]), what=what)
+    run(sudo_argv(["sync", str(temporary)]), what=what)
+    run(sudo_argv(["mv", "-f", "-T", str(temporary), str(path)]), what=what)
+
+
+def remove(path: Path) -> None:
+    run(sudo_argv(["rm", "-f", "--", str(path)]), what=f"removing {path}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Step
@@ -20,7 +21,7 @@ STEP_NAMES = (
 )
 
 
-def init_steps() -> list[Step]:
+def init_steps() -> list[Step[Any]]:
     from jupyter_bootstrap.steps.certificate import CertificateStep
     from jupyter_bootstrap.steps.conda import CondaStep
     from jupyter_bootstrap.steps.config import ConfigStep
@@ -42,3 +43,8 @@ def init_steps() -> list[Step]:
         ServiceStep(),
         HealthStep(),
     ]
+
+
+def steps_named(names: Collection[str]) -> list[Step[Any]]:
+    """The steps among `names`, in the order init runs them."""
+    return [step for step in init_steps() if step.name in names]

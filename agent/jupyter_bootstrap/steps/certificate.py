@@ -4,18 +4,41 @@ covering every name the user will type into the browser."""
 from __future__ import annotations
 
 import datetime
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from jupyter_bootstrap import certs, hostnames, netaddrs, public_address
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import UserError
-from jupyter_bootstrap.files import atomic_write, ensure_dir, read_bytes_or_none
+from jupyter_bootstrap.files import atomic_write, ensure_dir, read_bytes_or_none, set_mode
 
 DIR_MODE = 0o700
 KEY_MODE = 0o600
 CERT_MODE = 0o644
+NEW_CERTIFICATE = "new certificate"
+
+
+@dataclass(frozen=True)
+class CertificatePlan:
+    certfile: Path
+    keyfile: Path
+    # True: a new key and certificate for `names`; False: the pair is good, only owners
+    # and modes drifted (the certificate a browser may already trust is kept).
+    regenerate: bool
+    names: tuple[str, ...]
+    key_type: str
+    reason: str
+
+    @property
+    def action(self) -> str:
+        if self.regenerate:
+            return "generate a new key and self-signed certificate"
+        return "fix owner and modes"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return NEW_CERTIFICATE if self.regenerate else None
 
 
 def required_names(ctx: Context) -> list[str]:
@@ -48,11 +71,26 @@ def _read(path: Path) -> Optional[bytes]:
         return None
 
 
+def decide(
+    info: Optional[certs.CertificateInfo], problem: str, names: list[str], ownership: str
+) -> tuple[Optional[bool], str]:
+    """From what the pair is (`info`, None when unusable, and `problem` saying why), the
+    names it must cover and what is wrong with owners and modes: (None, "") when all is
+    well, else (whether to regenerate, why)."""
+    if info is None or problem:
+        return True, problem
+    uncovered = info.uncovered(names)
+    if uncovered:
+        return True, "certificate does not cover " + ", ".join(uncovered)
+    if ownership:
+        return False, ownership
+    return None, ""
+
+
 class CertificateStep:
     name = "certificate"
-    title = "TLS certificate and key"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[CertificatePlan]:
         if ctx.settings.certfile and ctx.settings.keyfile:
             return self._check_own(ctx, Path(ctx.settings.certfile), Path(ctx.settings.keyfile))
         certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
@@ -60,18 +98,23 @@ class CertificateStep:
         names = required_names(ctx)
         ctx.facts.cert_names = names
         info, problem = self._inspect(ctx, certfile, keyfile)
-        if info is None or problem:
-            return Status.drift(problem, "generate a new key and self-signed certificate")
-        uncovered = info.covers(names)
-        if uncovered:
-            return Status.drift(
-                "certificate does not cover " + ", ".join(uncovered),
-                "generate a new key and self-signed certificate",
-            )
-        wrong = self._ownership_drift(ctx, certfile, keyfile)
-        if wrong:
-            return Status.drift(wrong, "fix owner and modes")
-        return Status.good(f"{certfile}, valid until {info.not_after:%Y-%m-%d}")
+        wrong = self._ownership_drift(ctx, certfile, keyfile) if info is not None else ""
+        regenerate, reason = decide(info, problem, names, wrong)
+        if regenerate is None:
+            assert info is not None
+            return good(f"{certfile}, valid until {info.not_after:%Y-%m-%d}")
+        return drift(reason, self._plan(ctx, regenerate, names, reason))
+
+    @staticmethod
+    def _plan(ctx: Context, regenerate: bool, names: list[str], reason: str) -> CertificatePlan:
+        return CertificatePlan(
+            certfile=ctx.paths.default_certfile,
+            keyfile=ctx.paths.default_keyfile,
+            regenerate=regenerate,
+            names=tuple(names),
+            key_type=ctx.settings.key_type,
+            reason=reason,
+        )
 
     def _inspect(
         self, ctx: Context, certfile: Path, keyfile: Path
@@ -101,7 +144,7 @@ class CertificateStep:
                 wrong.append(f"{path} is not owned by {ctx.account.name}")
         return "; ".join(wrong)
 
-    def _check_own(self, ctx: Context, certfile: Path, keyfile: Path) -> Status:
+    def _check_own(self, ctx: Context, certfile: Path, keyfile: Path) -> Status[CertificatePlan]:
         """The user's own pair (e.g. from certbot) is validated, never changed."""
         ctx.facts.certfile, ctx.facts.keyfile = certfile, keyfile
         for path in (certfile, keyfile):
@@ -117,26 +160,18 @@ class CertificateStep:
                 hint="pass a matching, unexpired PEM pair with --certfile/--keyfile",
             )
         ctx.facts.cert_names = sorted(info.dns_names | info.ip_addresses)
-        return Status.good(f"your own {certfile}, valid until {info.not_after:%Y-%m-%d}")
+        return good(f"your own {certfile}, valid until {info.not_after:%Y-%m-%d}")
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
+    def apply(self, ctx: Context, plan: CertificatePlan) -> str:
         owner = ctx.account.owner
-        ensure_dir(certfile.parent, DIR_MODE, owner)
-        info, _ = self._inspect(ctx, certfile, keyfile)
-        if info is not None and not info.covers(ctx.facts.cert_names):
-            # Only owner/modes drifted: keep the certificate the browser may already trust.
-            for path, mode in ((keyfile, KEY_MODE), (certfile, CERT_MODE)):
-                os.chmod(path, mode)
-                if os.geteuid() == 0:
-                    os.chown(path, owner.uid, owner.gid)
+        ensure_dir(plan.certfile.parent, DIR_MODE, owner)
+        if not plan.regenerate:
+            set_mode(plan.keyfile, KEY_MODE, owner)
+            set_mode(plan.certfile, CERT_MODE, owner)
             return "fixed owner and modes of the certificate files"
-        key_pem, cert_pem = certs.self_signed(
-            ctx.facts.cert_names, ctx.settings.key_type, certs.utc_now()
-        )
+        key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
         # Key first: a crash in between leaves a mismatched pair, which the next run detects.
-        atomic_write(keyfile, key_pem, KEY_MODE, owner)
-        atomic_write(certfile, cert_pem, CERT_MODE, owner)
-        ctx.request_restart("new certificate")
-        kind = "RSA 2048" if ctx.settings.key_type == "rsa" else "EC P-256"
-        return f"{found.summary}: new {kind} certificate for {len(ctx.facts.cert_names)} names"
+        atomic_write(plan.keyfile, key_pem, KEY_MODE, owner)
+        atomic_write(plan.certfile, cert_pem, CERT_MODE, owner)
+        kind = "RSA 2048" if plan.key_type == "rsa" else "EC P-256"
+        return f"{plan.reason}: new {kind} certificate for {len(plan.names)} names"

@@ -7,19 +7,43 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
-from jupyter_bootstrap import conda, conda_installers, download
+from jupyter_bootstrap import conda, conda_installers, download, progress
 from jupyter_bootstrap.account import Account
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import Owner, ensure_dir
 from jupyter_bootstrap.run import run
 
 # Anaconda unpacks some 4 GB; on a small instance with a slow disk that takes a while.
 INSTALL_TIMEOUT = 3600
+
+
+@dataclass(frozen=True)
+class CondaPlan:
+    """Install (or, for a broken install, repair with -u) `installer` into the prefix."""
+
+    target: CondaInstall
+    installer: Installer
+
+    @property
+    def repair(self) -> bool:
+        return self.target.state is PrefixState.BROKEN
+
+    @property
+    def action(self) -> str:
+        if self.repair:
+            return f"repair it with {self.installer.filename} -u"
+        return f"download {self.installer.filename} and install it into {self.target.prefix}"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None  # a new install has no server running from it yet
 
 
 def _installer(ctx: Context) -> Installer:
@@ -62,44 +86,52 @@ def _refuse(found: CondaInstall) -> UserError:
     )
 
 
+def decide(
+    found: CondaInstall,
+    writable: bool,
+    target: Path,
+    user: str,
+    installer: Callable[[], Installer],
+) -> tuple[str, Optional[CondaPlan]]:
+    """From what is at the prefix and whether `user` may write `target` (the prefix, or its
+    nearest existing parent): the summary and the plan, or the refusal. `installer` is only
+    asked for when something must be installed."""
+    prefix = found.prefix
+    if found.state is PrefixState.READY:
+        return found.describe(), None
+    if found.state is PrefixState.OTHER_JUPYTER:
+        return f"{prefix}: {found.state.value}, used as it is", None
+    if not found.state.installable:
+        raise _refuse(found)
+    if not writable:
+        raise UserError(
+            f"cannot install conda into {prefix}: {target} is not writable by {user}",
+            hint=f"keep the default prefix in your home, or make it yours first: "
+            f"sudo install -d -o {user} {prefix}",
+        )
+    plan = CondaPlan(found, installer())
+    if plan.repair:
+        return f"{found.label} in {prefix} is broken: {found.problem}", plan
+    return f"no conda in {prefix}", plan
+
+
 class CondaStep:
     name = "conda"
-    title = "conda distribution"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[CondaPlan]:
         found = conda.locate(ctx.settings, ctx.paths, os.environ)
         ctx.facts.conda = found
         prefix = found.prefix
         via = f" (via {found.found_by})" if found.found_by.startswith(("$", "conda ")) else ""
-        if found.state is PrefixState.READY:
-            return Status.good(found.describe() + via)
-        if found.state is PrefixState.OTHER_JUPYTER:
-            return Status.good(f"{prefix}: {found.state.value}, used as it is")
-        if not found.state.installable:
-            raise _refuse(found)
         target = prefix if found.state is not PrefixState.ABSENT else _nearest_existing(prefix)
-        if not _writable_by(ctx.account, target):
-            raise UserError(
-                f"cannot install conda into {prefix}: {target} is not writable by "
-                f"{ctx.account.name}",
-                hint=f"keep the default prefix in your home, or make it yours first: "
-                f"sudo install -d -o {ctx.account.name} {prefix}",
-            )
-        filename = _installer(ctx).filename
-        if found.state is PrefixState.BROKEN:
-            return Status.drift(
-                f"{found.label} in {prefix} is broken: {found.problem}",
-                f"repair it with {filename} -u",
-            )
-        return Status.drift(
-            f"no conda in {prefix}", f"download {filename} and install it into {prefix}"
-        )
+        writable = found.state.installable and _writable_by(ctx.account, target)
+        summary, plan = decide(found, writable, target, ctx.account.name, lambda: _installer(ctx))
+        if plan is None:
+            return good(summary + (via if found.state is PrefixState.READY else ""))
+        return drift(summary, plan)
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        target = ctx.facts.conda
-        if target is None:  # check() always sets it
-            raise StepFailed("the conda check did not run")
-        installer = _installer(ctx)
+    def apply(self, ctx: Context, plan: CondaPlan) -> str:
+        target, installer = plan.target, plan.installer
         dest = ctx.paths.download_dir / installer.filename
         _check_space(installer, dest, target.prefix)  # before anything is fetched
         sha256 = conda_installers.find_sha256(installer, download.fetch_text)
@@ -117,7 +149,7 @@ class CondaStep:
         ctx.facts.conda = installed
         ctx.settings.prefix = str(target.prefix)
         ctx.save_settings()
-        verb = "repaired" if target.state is PrefixState.BROKEN else "installed"
+        verb = "repaired" if plan.repair else "installed"
         cached = ", from the cache" if fetched.reused else ""
         return f"{verb} {installed.describe()} ({installer.filename}, sha256 verified{cached})"
 
@@ -126,8 +158,8 @@ class CondaStep:
     ) -> download.DownloadResult:
         ensure_dir(dest.parent, 0o700, ctx.account.owner)
         ctx.console.info(f"Downloading {installer.url}")
-        progress = download.progress_for(sys.stdout, installer.filename)
-        result = download.download_verified(installer.url, dest, sha256, progress=progress)
+        sink = progress.progress_for(sys.stdout, installer.filename)
+        result = download.download_verified(installer.url, dest, sha256, progress=sink)
         _hand_over(result.path, ctx.account.owner)
         return result
 
@@ -155,15 +187,12 @@ def _check_space(installer: Installer, dest: Path, prefix: Path) -> None:
         to_fetch = 0
     else:
         size = download.remote_size(installer.url) or installer.download_estimate
+        # A .part left by an interrupted run is resumed, not fetched again.
         to_fetch = max(0, size - (part.stat().st_size if part.exists() else 0))
-    cache_fs = _nearest_existing(dest.parent)
-    prefix_fs = _nearest_existing(prefix)
-    what = f"{installer.filename} and its install into {prefix}"
-    if cache_fs.stat().st_dev == prefix_fs.stat().st_dev:
-        download.ensure_free_space(prefix_fs, to_fetch + installer.install_estimate, what)
-        return
-    download.ensure_free_space(cache_fs, to_fetch, f"downloading {installer.filename}")
-    download.ensure_free_space(prefix_fs, installer.install_estimate, f"installing into {prefix}")
+    download.ensure_free_space(
+        download.SpaceNeed(dest.parent, to_fetch, f"downloading {installer.filename}"),
+        download.SpaceNeed(prefix, installer.install_estimate, f"installing into {prefix}"),
+    )
 
 
 def _hand_over(path: Path, owner: Owner) -> None:

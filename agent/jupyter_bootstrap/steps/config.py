@@ -5,15 +5,70 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from jupyter_bootstrap import jupyter_config, managed_block
-from jupyter_bootstrap.engine import Context, Status
-from jupyter_bootstrap.errors import UserError
-from jupyter_bootstrap.files import atomic_write, ensure_dir, mode_of, write_backup
+from jupyter_bootstrap.engine import Context, Status, drift, good
+from jupyter_bootstrap.errors import StepFailed, UserError
+from jupyter_bootstrap.files import (
+    atomic_write,
+    ensure_dir,
+    mode_of,
+    read_bytes_or_none,
+    set_mode,
+    write_backup,
+)
 
 CONFIG_MODE = 0o600  # it holds the password hash
+CONFIG_CHANGED = "Jupyter config changed"
+
+
+@dataclass(frozen=True)
+class JsonRewrite:
+    """Keys of the JSON sibling that would override ours, moved out into a backup."""
+
+    path: Path
+    original: bytes
+    kept: str
+    moved: int
+
+
+@dataclass(frozen=True)
+class ConfigPlan:
+    path: Path
+    # The whole new file when its bytes change; None when only its mode is wrong.
+    text: Optional[str]
+    # What the file held before, when lines outside our block change: kept as a backup.
+    backup: Optional[str]
+    fix_mode: bool
+    json: Optional[JsonRewrite]
+    create_root: Optional[Path]
+    # The password or certificate is not there yet (a check before those steps ran).
+    waiting: bool = False
+
+    @property
+    def action(self) -> str:
+        if self.waiting:
+            return "write the config"
+        actions = []
+        if self.create_root is not None:
+            actions.append(f"create {self.create_root}")
+        if self.text is not None:
+            actions.append("rewrite the managed block")
+        elif self.fix_mode:
+            actions.append(f"set its mode to {CONFIG_MODE:o}")
+        if self.json is not None:
+            actions.append(f"move the overriding keys out of {self.json.path.name}")
+        return ", ".join(actions)
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        # A mode or a new folder is nothing Jupyter reads at start: no restart for those.
+        if self.text is not None or self.json is not None:
+            return CONFIG_CHANGED
+        return None
 
 
 def _refuse_syntax_error(path: Path, text: str) -> None:
@@ -31,9 +86,61 @@ def _refuse_syntax_error(path: Path, text: str) -> None:
         ) from None
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (PermissionError, IsADirectoryError, UnicodeDecodeError) as error:
+        raise UserError(
+            f"cannot read the existing Jupyter config {path} ({error.__class__.__name__})",
+            hint=f"check its owner and mode (ls -l {path}); it should be yours and readable",
+        ) from None
+
+
+def _json(path: Path) -> Optional[dict[str, Any]]:
+    try:
+        return jupyter_config.load_json(path)
+    except (ValueError, OSError) as error:
+        raise UserError(
+            f"{path} is not valid JSON ({error}); Jupyter would refuse to start",
+            hint=f"fix it, or move it away (mv {path} {path}.broken) and run again",
+        ) from None
+
+
+def _json_rewrite(kind: str, path: Path) -> tuple[list[str], Optional[JsonRewrite]]:
+    data = _json(path)
+    conflicts = jupyter_config.conflicting_keys(kind, data) if data else []
+    if not data or not conflicts:
+        return [], None
+    original = read_bytes_or_none(path) or b""
+    kept = json.dumps(jupyter_config.without_keys(data, conflicts), indent=2) + "\n"
+    names = ", ".join(f"{s}.{k}" for s, k in conflicts)
+    return [f"{path.name} overrides {names}"], JsonRewrite(path, original, kept, len(conflicts))
+
+
+def decide(
+    path: Path, existing: str, updated: str, mode: Optional[int]
+) -> tuple[list[str], Optional[str], Optional[str], bool]:
+    """From the file as it is (`existing`, `mode`; "" and None when absent) and as it should
+    be (`updated`): the problems, the new text (None: the bytes are right), the backup
+    (None: no line outside our block changes) and whether only the mode needs fixing."""
+    if not existing:
+        return [f"{path} does not exist"], updated, None, False
+    if managed_block.split(existing).block is None:
+        problem = f"{path} has no jupyter-bootstrap block"
+    elif updated != existing:
+        problem = f"the managed block in {path} differs from the settings"
+    elif mode != CONFIG_MODE:
+        return [f"{path} has mode {mode or 0:o}, not {CONFIG_MODE:o}"], None, None, True
+    else:
+        return [], None, None, False
+    backup = existing if managed_block.outside_changes(existing, updated) else None
+    return [problem], updated, backup, False
+
+
 class ConfigStep:
     name = "config"
-    title = "Jupyter configuration"
 
     def _paths(self, ctx: Context) -> tuple[str, Path, Path]:
         jupyter = ctx.facts.jupyter
@@ -54,29 +161,7 @@ class ConfigStep:
             password_hash=ctx.settings.password_hash,
         )
 
-    @staticmethod
-    def _read(path: Path) -> str:
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ""
-        except (PermissionError, IsADirectoryError, UnicodeDecodeError) as error:
-            raise UserError(
-                f"cannot read the existing Jupyter config {path} ({error.__class__.__name__})",
-                hint=f"check its owner and mode (ls -l {path}); it should be yours and readable",
-            ) from None
-
-    @staticmethod
-    def _json(path: Path) -> Optional[dict[str, Any]]:
-        try:
-            return jupyter_config.load_json(path)
-        except (ValueError, OSError) as error:
-            raise UserError(
-                f"{path} is not valid JSON ({error}); Jupyter would refuse to start",
-                hint=f"fix it, or move it away (mv {path} {path}.broken) and run again",
-            ) from None
-
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[ConfigPlan]:
         kind, config_path, json_path = self._paths(ctx)
         ctx.facts.config_file = config_path
         root = ctx.notebook_dir
@@ -86,62 +171,51 @@ class ConfigStep:
                 hint="move the file away or choose another folder with --notebook-dir",
             )
         # Read everything first: an unreadable file is bad input even before we have values.
-        existing = self._read(config_path)
-        data = self._json(json_path)
+        existing = _read(config_path)
+        json_problems, json_rewrite = _json_rewrite(kind, json_path)
         values = self._values(ctx)
         if values is None:
-            return Status.drift("waiting for the password and certificate", "write the config")
+            waiting = ConfigPlan(config_path, None, None, False, None, None, waiting=True)
+            return drift("waiting for the password and certificate", waiting)
         updated = jupyter_config.render_file(existing, kind, values)
         _refuse_syntax_error(config_path, updated)
-        problems = []
-        if not existing:
-            problems.append(f"{config_path} does not exist")
-        else:
-            block = managed_block.split(existing).block
-            if block is None:
-                problems.append(f"{config_path} has no jupyter-bootstrap block")
-            elif updated != existing:
-                problems.append(f"the managed block in {config_path} differs from the settings")
-            elif mode_of(config_path) != CONFIG_MODE:
-                problems.append(f"{config_path} has mode {mode_of(config_path):o}, not 600")
-        conflicts = jupyter_config.conflicting_keys(kind, data) if data else []
-        if conflicts:
-            names = ", ".join(f"{s}.{k}" for s, k in conflicts)
-            problems.append(f"{json_path.name} overrides {names}")
-        if not root.is_dir():
+        mode = mode_of(config_path) if existing else None
+        problems, text, backup, fix_mode = decide(config_path, existing, updated, mode)
+        problems += json_problems
+        create_root = None if root.is_dir() else root
+        if create_root is not None:
             problems.append(f"notebook folder {root} does not exist")
-        if problems:
-            return Status.drift("; ".join(problems), "rewrite the managed block")
-        return Status.good(f"{config_path}, serving {root}")
+        if not problems:
+            return good(f"{config_path}, serving {root}")
+        return drift(
+            "; ".join(problems),
+            ConfigPlan(config_path, text, backup, fix_mode, json_rewrite, create_root),
+        )
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        kind, config_path, json_path = self._paths(ctx)
-        values = self._values(ctx)
-        if values is None:
-            raise UserError("the password and certificate steps must run before the config")
+    def apply(self, ctx: Context, plan: ConfigPlan) -> str:
+        if plan.waiting:
+            raise StepFailed("the password and certificate steps must run before the config")
         owner = ctx.account.owner
         notes = []
-        root = ctx.notebook_dir
-        if not root.is_dir():
-            ensure_dir(root, 0o755, owner)
-            notes.append(f"created {root}")
-        ensure_dir(config_path.parent, 0o700, owner)
-        existing = self._read(config_path)
-        updated = jupyter_config.render_file(existing, kind, values)
-        if updated != existing or mode_of(config_path) != CONFIG_MODE:
-            if managed_block.outside_changes(existing, updated):
-                backup = write_backup(config_path, existing.encode(), owner)
-                notes.append(f"backup {backup.name}")
-            atomic_write(config_path, updated, CONFIG_MODE, owner)
-            notes.insert(0, f"wrote {config_path}")
-        data = self._json(json_path)
-        conflicts = jupyter_config.conflicting_keys(kind, data) if data else []
-        if data and conflicts:
-            backup = write_backup(json_path, json_path.read_bytes(), owner)
-            kept = jupyter_config.without_keys(data, conflicts)
-            atomic_write(json_path, json.dumps(kept, indent=2) + "\n", CONFIG_MODE, owner)
+        if plan.create_root is not None:
+            ensure_dir(plan.create_root, 0o755, owner)
+            notes.append(f"created {plan.create_root}")
+        ensure_dir(plan.path.parent, 0o700, owner)
+        if plan.backup is not None:
+            backup = write_backup(plan.path, plan.backup.encode(), owner)
+            notes.append(f"backup {backup.name}")
+        if plan.text is not None:
+            atomic_write(plan.path, plan.text, CONFIG_MODE, owner)
+            notes.insert(0, f"wrote {plan.path}")
+        elif plan.fix_mode:
+            set_mode(plan.path, CONFIG_MODE, owner)
+            notes.insert(0, f"set the mode of {plan.path} back to {CONFIG_MODE:o}")
+        if plan.json is not None:
+            rewrite = plan.json
+            backup = write_backup(rewrite.path, rewrite.original, owner)
+            atomic_write(rewrite.path, rewrite.kept, CONFIG_MODE, owner)
             notes.append(
-                f"moved {len(conflicts)} overriding keys out of {json_path.name} into {backup.name}"
+                f"moved {rewrite.moved} overriding keys out of {rewrite.path.name} "
+                f"into {backup.name}"
             )
-        ctx.request_restart("Jupyter config changed")
         return "; ".join(notes)

@@ -4,11 +4,16 @@ Nothing here changes the machine: "apply" waits a little longer, then explains t
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from jupyter_bootstrap import https_probe, service_unit, systemd
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap import https_probe
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.service import journal as service_journal
+from jupyter_bootstrap.service import systemctl
+from jupyter_bootstrap.service.unit import unit_name
 
 # How long a just-started server may take (a cold conda prefix on a small instance is slow).
 STARTUP_TIMEOUT = 60.0
@@ -57,8 +62,23 @@ PROBE_CAUSES = {
 }
 
 
+@dataclass(frozen=True)
+class HealthPlan:
+    """Give the server until `deadline` (time.monotonic()) to answer, then explain."""
+
+    deadline: Optional[float]  # None: from the moment apply starts waiting
+
+    @property
+    def action(self) -> str:
+        return "wait for the server to answer"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None
+
+
 def _certfile(ctx: Context) -> Path:
-    return ctx.facts.certfile or Path(ctx.settings.certfile or ctx.paths.default_certfile)
+    return ctx.certificate_files[0]
 
 
 def probe_target(ctx: Context) -> https_probe.ProbeTarget:
@@ -83,30 +103,28 @@ def likely_cause(ctx: Context, result: https_probe.ProbeResult, journal: str) ->
 
 class HealthStep:
     name = "health"
-    title = "HTTPS login"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[HealthPlan]:
         if ctx.settings.no_service:
-            return Status.good("not checked (--no-service): start Jupyter by hand first")
+            return good("not checked (--no-service): start Jupyter by hand first")
+        started = ctx.run.service_started_at
+        deadline = started + STARTUP_TIMEOUT if started is not None else None
         if not _certfile(ctx).is_file():
-            return Status.drift("no certificate to verify the server with yet", "wait for it")
-        started = ctx.facts.service_started_at
+            return drift("no certificate to verify the server with yet", HealthPlan(deadline))
         # Just (re)started by us: waiting for it is part of reading its state. Otherwise one
         # quick look, so `status` stays fast.
-        deadline = started + STARTUP_TIMEOUT if started is not None else 0.0
-        result, _ = https_probe.wait(probe_target(ctx), deadline)
+        result, _ = https_probe.wait(probe_target(ctx), deadline or 0.0)
         if result.ok:
-            return Status.good(result.summary)
-        return Status.drift(result.summary, "wait for the server to answer")
+            return good(result.summary)
+        return drift(result.summary, HealthPlan(deadline))
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        started = ctx.facts.service_started_at
-        deadline = (started if started is not None else time.monotonic()) + STARTUP_TIMEOUT
+    def apply(self, ctx: Context, plan: HealthPlan) -> str:
+        deadline = plan.deadline or time.monotonic() + STARTUP_TIMEOUT
         result, waited = https_probe.wait(probe_target(ctx), deadline)
         if result.ok:
             return f"{result.summary} (after {waited:.0f} s)"
-        unit = service_unit.unit_name(ctx.settings.service_name)
-        journal = systemd.journal_tail(unit, JOURNAL_LINES) if systemd.is_booted() else ""
+        unit = unit_name(ctx.settings.service_name)
+        journal = service_journal.journal_tail(unit, JOURNAL_LINES) if systemctl.is_booted() else ""
         raise StepFailed(
             f"Jupyter does not work over HTTPS: {result.summary}",
             hint=likely_cause(ctx, result, journal),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import platform
+from typing import Any
 
 from jupyter_bootstrap import os_release, paths
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.engine import Context, Status, good
 from jupyter_bootstrap.errors import UserError
 
 # Oldest release of each distribution we support (its Python and systemd are new enough).
@@ -28,9 +29,8 @@ def supported(os_id: str, version_id: str) -> bool:
 
 class HostStep:
     name = "host"
-    title = "operating system, architecture and user"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[Any]:
         info = os_release.read(paths.OS_RELEASE)
         ctx.facts.os = info
         warnings = []
@@ -49,8 +49,8 @@ class HostStep:
                 hint="choose an x86_64 or Graviton (arm64) instance type",
             )
         ctx.facts.arch = arch
-        return Status.good(f"{info.pretty_name}, {arch}, user {ctx.account.name}", warnings)
+        return good(f"{info.pretty_name}, {arch}, user {ctx.account.name}", warnings)
 
-    def apply(self, ctx: Context, found: Status) -> str:
+    def apply(self, ctx: Context, plan: Any) -> str:
         # check() either passes or raises: there is nothing on the host we would change.
         raise AssertionError("host step has nothing to apply")

@@ -4,12 +4,13 @@ come without it: the prefix's own conda installs `notebook` (and `jupyterlab` fo
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from jupyter_bootstrap import anaconda_tos, conda, jupyter_probe
 from jupyter_bootstrap.conda import PrefixState
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed
 from jupyter_bootstrap.facts import JupyterInstall
 from jupyter_bootstrap.run import run
@@ -28,19 +29,55 @@ def missing_packages(install: Optional[JupyterInstall], app: str) -> list[str]:
     return missing
 
 
+@dataclass(frozen=True)
+class JupyterPlan:
+    prefix: Path
+    packages: tuple[str, ...]
+    # The prefix's conda to install them with; None: the prefix is no working conda.
+    conda_bin: Optional[Path]
+    conda_forge: bool  # conda-forge's channel; else Anaconda's, whose terms must be accepted
+    needs_anaconda_tos: bool
+
+    @property
+    def missing(self) -> str:
+        return "Jupyter" if "notebook" in self.packages else "JupyterLab"
+
+    @property
+    def action(self) -> str:
+        return f"install {' '.join(self.packages)} with conda"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None  # only ever adds what is missing: no server runs without it
+
+
+def _working_conda(ctx: Context, prefix: Path) -> Optional[conda.CondaInstall]:
+    found = ctx.facts.conda
+    if found is None:  # --skip conda: still use the prefix's conda if it works
+        found = conda.inspect_prefix(prefix, "chosen", ctx.settings.distribution)
+    if found.state is not PrefixState.READY or not (prefix / "bin" / "conda").exists():
+        return None
+    return found
+
+
 class JupyterStep:
     name = "jupyter"
-    title = "Jupyter in the conda prefix"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[JupyterPlan]:
         prefix = ctx.prefix
         install = jupyter_probe.probe(prefix)
         ctx.facts.jupyter = install
         missing = missing_packages(install, ctx.settings.app)
         if missing:
-            what = "Jupyter" if install is None else "JupyterLab"
-            action = f"install {' '.join(missing)} with conda"
-            return Status.drift(f"no {what} in {prefix}", action)
+            usable = _working_conda(ctx, prefix)
+            plan = JupyterPlan(
+                prefix=prefix,
+                packages=tuple(missing),
+                conda_bin=prefix / "bin" / "conda" if usable else None,
+                conda_forge=usable.conda_forge if usable else False,
+                needs_anaconda_tos=anaconda_tos.needed(ctx.facts, ctx.settings),
+            )
+            return drift(f"no {plan.missing} in {prefix}", plan)
         assert install is not None
         parts = []
         if install.notebook_version:
@@ -49,32 +86,35 @@ class JupyterStep:
             parts.append(f"jupyterlab {install.lab_version}")
         if install.server_version:
             parts.append(f"jupyter_server {install.server_version}")
-        return Status.good(f"{prefix}: " + ", ".join(parts))
+        return good(f"{prefix}: " + ", ".join(parts))
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        prefix = ctx.prefix
-        conda_bin = prefix / "bin" / "conda"
-        found_conda = ctx.facts.conda
-        if found_conda is None:  # --skip conda: still use the prefix's conda if it works
-            found_conda = conda.inspect_prefix(prefix, "chosen", ctx.settings.distribution)
-        if found_conda.state is not PrefixState.READY or not conda_bin.exists():
+    def ask_first(self, ctx: Context, plan: JupyterPlan) -> None:
+        """Anaconda's terms, asked before the long steps like every other question."""
+        if plan.needs_anaconda_tos:
+            anaconda_tos.ensure_accepted(ctx.settings, plan.prefix, ctx.options.interactive)
+
+    def apply(self, ctx: Context, plan: JupyterPlan) -> str:
+        prefix = plan.prefix
+        if plan.conda_bin is None:
             raise StepFailed(
-                f"{found.summary}, and it is not a working conda install to add it with",
+                f"no {plan.missing} in {prefix}, and it is not a working conda install to add "
+                "it with",
                 hint="pass --prefix of a conda install (or none: one is installed), or "
                 f"install Jupyter there yourself: {prefix}/bin/pip install notebook",
             )
-        packages = missing_packages(ctx.facts.jupyter, ctx.settings.app)
-        argv = [str(conda_bin), "install", "--yes", "--prefix", str(prefix)]
+        argv = [str(plan.conda_bin), "install", "--yes", "--prefix", str(prefix)]
         env = conda.account_env(ctx.account)
-        if found_conda.conda_forge:
+        if plan.conda_forge:
             argv += ["--override-channels", "--channel", "conda-forge"]
             source = "conda-forge"
         else:
-            anaconda_tos.ensure_accepted(ctx, interactive=sys.stdin.isatty())
+            # Accepted in the preflight (or by the flag); never a question half-way through.
+            anaconda_tos.ensure_accepted(ctx.settings, prefix, interactive=False)
             ctx.save_settings()
-            anaconda_tos.accept(ctx, conda_bin)
+            anaconda_tos.accept(ctx.account, plan.conda_bin)
             env.update(anaconda_tos.AUTO_ACCEPT_ENV)
             source = "Anaconda's channels"
+        packages = list(plan.packages)
         ctx.console.info(f"Installing {' and '.join(packages)} into {prefix} with conda")
         run(
             conda.as_account(ctx.account, [*argv, *packages]),

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from jupyter_bootstrap import jupyter_config, jupyter_hash
-from jupyter_bootstrap.engine import Context, Status
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.jupyter_hash import HashKind
 
-ASK = "ask for a password"
+
+class Source(enum.Enum):
+    """Where the hash to store comes from."""
+
+    TYPED = "typed"
+    GIVEN = "given"
+    ADOPTED = "adopted"
+    ASK = "ask"
+
+
+DONE = {
+    Source.TYPED: "new password set (argon2)",
+    Source.GIVEN: "stored the given password hash",
+    Source.ADOPTED: "kept the password already in the Jupyter config",
+    Source.ASK: "new password set (argon2)",
+}
+
+
+@dataclass(frozen=True)
+class PasswordPlan:
+    source: Source
+    # The hash to store; None for ASK (the preflight asks, and the next check stores it).
+    new_hash: Optional[str]
+
+    @property
+    def action(self) -> str:
+        return {
+            Source.TYPED: "store its hash",
+            Source.GIVEN: "store it",
+            Source.ADOPTED: "keep it",
+            Source.ASK: "ask for a password",
+        }[self.source]
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        # The hash reaches the server through the config file, whose step asks for that.
+        return None
+
 
 WEAK_WARNING = (
     "the configured password hash is weak (an old salted SHA hash, quick to brute-force); "
@@ -18,8 +57,8 @@ WEAK_WARNING = (
 
 
 def existing_hash(ctx: Context) -> Optional[str]:
-    """A hash already configured by hand or by the seed tutorial, so that adopting this tool
-    does not change the password people already use."""
+    """A hash already configured by hand (e.g. classic Notebook's `NotebookApp.password`),
+    so that adopting this tool does not change the password people already use."""
     candidates: list[str] = []
     for path in (ctx.paths.server_config_json, ctx.paths.notebook_config_json):
         try:
@@ -47,42 +86,63 @@ def ask_and_hash(ctx: Context) -> str:
     return jupyter_hash.hash_password(ctx.read_password())
 
 
+def decide(
+    current: Optional[str],
+    typed: Optional[str],
+    given: Optional[str],
+    reset: bool,
+    adoptable: Optional[str],
+) -> tuple[str, Optional[PasswordPlan]]:
+    """From the saved hash, what this run was told (a typed password's hash, a given hash,
+    --reset-password) and a hash found in a hand-made Jupyter config: the summary and plan."""
+    if typed is not None:
+        if typed == current:
+            return "password set", None
+        return "a new password was typed", PasswordPlan(Source.TYPED, typed)
+    if given is not None and given != current:
+        return "a new password hash was given", PasswordPlan(Source.GIVEN, given)
+    if reset and given is None:
+        return "a new password was asked for", PasswordPlan(Source.ASK, None)
+    if current is None:
+        if adoptable is not None:
+            return "a password is already in the Jupyter config", PasswordPlan(
+                Source.ADOPTED, adoptable
+            )
+        return "no password is set", PasswordPlan(Source.ASK, None)
+    if jupyter_hash.kind(current) is HashKind.INVALID:
+        return "the saved password hash is malformed", PasswordPlan(Source.ASK, None)
+    return "password set", None
+
+
 class PasswordStep:
     name = "password"
-    title = "Jupyter password"
 
-    def check(self, ctx: Context) -> Status:
-        if ctx.facts.password_set_this_run:
-            return Status.good("password set")
+    def check(self, ctx: Context) -> Status[PasswordPlan]:
         current = ctx.settings.password_hash
-        if ctx.options.typed_password_hash:
-            return Status.drift("a new password was typed", "store its hash")
-        if ctx.options.password_hash and ctx.options.password_hash != current:
-            return Status.drift("a new password hash was given", "store it")
-        if ctx.options.reset_password:
-            return Status.drift("a new password was asked for", ASK)
-        if current is None:
-            if existing_hash(ctx):
-                return Status.drift("a password is already in the Jupyter config", "keep it")
-            return Status.drift("no password is set", ASK)
-        hash_kind = jupyter_hash.kind(current)
-        if hash_kind is HashKind.INVALID:
-            return Status.drift("the saved password hash is malformed", ASK)
-        if hash_kind is HashKind.LEGACY:
-            return Status.good("password set (weak sha1 hash)", [WEAK_WARNING])
-        return Status.good("password set (argon2)")
+        options = ctx.options
+        adoptable = existing_hash(ctx) if current is None else None
+        summary, plan = decide(
+            current, ctx.run.typed_password_hash, options.password_hash,
+            options.reset_password, adoptable,
+        )  # fmt: skip
+        if plan is not None:
+            return drift(summary, plan)
+        if jupyter_hash.kind(current or "") is HashKind.LEGACY:
+            return good("password set (weak sha1 hash)", [WEAK_WARNING])
+        if ctx.run.typed_password_hash is not None:
+            return good(summary)
+        return good("password set (argon2)")
 
-    def apply(self, ctx: Context, found: Status) -> str:
-        adopted = None if found.action == ASK else existing_hash(ctx)
-        if ctx.options.typed_password_hash:
-            new_hash, what = ctx.options.typed_password_hash, "new password set (argon2)"
-        elif ctx.options.password_hash:
-            new_hash, what = ctx.options.password_hash, "stored the given password hash"
-        elif adopted:
-            new_hash, what = adopted, "kept the password already in the Jupyter config"
-        else:
-            new_hash, what = ask_and_hash(ctx), "new password set (argon2)"
+    def ask_first(self, ctx: Context, plan: PasswordPlan) -> None:
+        if plan.source is Source.ASK:
+            ctx.run.typed_password_hash = ask_and_hash(ctx)
+
+    def apply(self, ctx: Context, plan: PasswordPlan) -> str:
+        new_hash = plan.new_hash
+        if new_hash is None:
+            # Every converging command asks in its preflight; this is the fallback for a
+            # caller that did not, and still keeps the plaintext in this call only.
+            new_hash = ctx.run.typed_password_hash = ask_and_hash(ctx)
         ctx.settings.password_hash = new_hash
         ctx.save_settings()
-        ctx.facts.password_set_this_run = True
-        return what
+        return DONE[plan.source]

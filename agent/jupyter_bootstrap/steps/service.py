@@ -7,51 +7,91 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
-from jupyter_bootstrap import port_owner, service_state, service_unit, sudo, systemd
-from jupyter_bootstrap.engine import Context, Report, Status, StepError
+from jupyter_bootstrap import sudo
+from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
-from jupyter_bootstrap.files import read_bytes_or_none
-from jupyter_bootstrap.run import run, sudo_argv
+from jupyter_bootstrap.service import journal as service_journal
+from jupyter_bootstrap.service import port_owner, started, systemctl
+from jupyter_bootstrap.service import unit as units
+from jupyter_bootstrap.service.systemctl import UnitState
 
 JOURNAL_LINES = 30
 UNKNOWN_START = "no record of what the running server was started with"
 FILES_CHANGED = "the certificate, key, config or unit changed since the server started"
-NO_SYSTEMD = "fail: pass --no-service to set Jupyter up without a service"
 
 
 @dataclass(frozen=True)
-class ServicePlan:
+class Wanted:
     """The unit this run wants, and the files a running server has loaded."""
 
     unit: str  # jupyter.service
     path: Path  # /etc/systemd/system/jupyter.service
-    values: service_unit.UnitValues
+    values: units.UnitValues
     text: str
     certfile: Path
     keyfile: Path
 
     def fingerprint(self) -> str:
-        files = [self.certfile, self.keyfile, self.values.config_file]
-        return service_state.fingerprint(self.text, files)
+        return started.fingerprint(
+            self.text, [self.certfile, self.keyfile, self.values.config_file]
+        )
 
 
-def certificate_files(ctx: Context) -> tuple[Path, Path]:
-    """What the certificate step found, or (when it was skipped) what the settings say."""
-    settings = ctx.settings
-    certfile = ctx.facts.certfile or Path(settings.certfile or ctx.paths.default_certfile)
-    keyfile = ctx.facts.keyfile or Path(settings.keyfile or ctx.paths.default_keyfile)
-    return certfile, keyfile
+@dataclass(frozen=True)
+class ServicePlan:
+    """What to do to the unit: every decision made by the check, none left to apply."""
+
+    wanted: Wanted
+    write_unit: bool  # the file is missing or differs: write it, then daemon-reload
+    enable: bool
+    # "start" (nothing runs), "restart" (it runs or is coming up), or None: leave it be.
+    start: Optional[str]
+    reasons: tuple[str, ...]  # why a restart (empty for a plain start)
+    installed: bool  # a unit file of ours is already there (says "updated", not "wrote")
+
+    @property
+    def action(self) -> str:
+        actions = []
+        if self.write_unit:
+            actions.append("install the unit")
+        if self.enable:
+            actions.append("enable it")
+        if self.start:
+            actions.append(f"{self.start} it")
+        return ", ".join(actions)
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None  # this step is the one that restarts
 
 
-def unit_values(ctx: Context) -> service_unit.UnitValues:
+@dataclass(frozen=True)
+class NoSystemd:
+    """systemd is not PID 1: there is nothing to install a service into."""
+
+    values: units.UnitValues
+
+    @property
+    def action(self) -> str:
+        return "fail: pass --no-service to set Jupyter up without a service"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None
+
+
+Plan = Union[ServicePlan, NoSystemd]
+
+
+def unit_values(ctx: Context) -> units.UnitValues:
     # Earlier steps' facts when they ran; otherwise the paths they would have found, so that
     # `--skip jupyter` or `--skip config` still render the same unit.
     jupyter = ctx.facts.jupyter
-    return service_unit.UnitValues(
+    return units.UnitValues(
         user=ctx.account.name,
-        group=service_unit.group_name(ctx.account.gid),
+        group=units.group_name(ctx.account.gid),
         notebook_dir=ctx.notebook_dir,
         jupyter_bin=jupyter.jupyter_bin if jupyter else ctx.prefix / "bin" / "jupyter",
         app=ctx.settings.app,
@@ -59,21 +99,21 @@ def unit_values(ctx: Context) -> service_unit.UnitValues:
     )
 
 
-def plan(ctx: Context) -> ServicePlan:
+def wanted(ctx: Context) -> Wanted:
     values = unit_values(ctx)
-    certfile, keyfile = certificate_files(ctx)
+    certfile, keyfile = ctx.certificate_files
     name = ctx.settings.service_name
     try:
-        text = service_unit.render(values)
+        text = units.render(values)
     except ValueError as error:
         raise UserError(
             f"these paths cannot go into a systemd unit: {error}",
             hint="use a --prefix and --notebook-dir without quotes, backslashes, $ or control "
             "characters, or pass --no-service",
         ) from None
-    return ServicePlan(
-        unit=service_unit.unit_name(name),
-        path=service_unit.unit_path(name),
+    return Wanted(
+        unit=units.unit_name(name),
+        path=units.unit_path(name),
         values=values,
         text=text,
         certfile=certfile,
@@ -81,228 +121,172 @@ def plan(ctx: Context) -> ServicePlan:
     )
 
 
-def refuse_early(ctx: Context, preflight: Report) -> None:
-    """init's silent first pass says the service step is bound to fail (no systemd, or sudo
-    wants a password nobody can type): the error apply would give, before anything is
-    installed or written."""
-    outcome = preflight.find("service")
-    if outcome is None or outcome.state != "drift" or outcome.found is None:
-        return
-    if outcome.found.action == NO_SYSTEMD:
-        raise StepError("service", no_systemd_error(unit_values(ctx)))
-    unit = service_unit.unit_name(ctx.settings.service_name)
-    error = sudo.unavailable(f"install and start the {unit} service")
-    if error is not None:
-        raise StepError("service", error)
-
-
-def no_systemd_error(values: service_unit.UnitValues) -> UserError:
-    return UserError(
-        f"systemd is not running on this machine (PID 1 is {systemd.pid1_name()}), so "
+def no_systemd_error(values: units.UnitValues) -> UserError:
+    return systemctl.not_booted_error(
         "Jupyter cannot run as a service",
         hint="run `jupyter-bootstrap init --no-service`; then start Jupyter by hand (it stops "
         "when you log out):\n" + values.manual_command(),
     )
 
 
-def foreign_unit_error(where: Path) -> UserError:
-    return UserError(
-        f"{where} exists and was not written by jupyter-bootstrap; it is left alone",
-        hint="choose another name for our service with --service-name, e.g. "
-        "`jupyter-bootstrap init --service-name jupyter-https`",
-    )
-
-
-def read_unit(path: Path) -> Optional[str]:
-    data = read_bytes_or_none(path)
-    return None if data is None else data.decode("utf-8", errors="replace")
-
-
-def _refuse_foreign(found: ServicePlan, text: Optional[str], state: systemd.UnitState) -> None:
-    if text is not None and not service_unit.is_ours(text):
-        raise foreign_unit_error(found.path)
-    # A unit of that name elsewhere (/lib/systemd/system, a package's): ours would hide it.
-    other = state.fragment_path
-    if other and Path(other) != found.path and state.load_state != "not-found":
-        raise foreign_unit_error(Path(other))
-
-
-def restart_reasons(ctx: Context, found: ServicePlan) -> list[str]:
+def restart_reasons(ctx: Context, want: Wanted) -> list[str]:
     """Why a running server must be restarted; empty when it runs what we would start."""
-    reasons = list(ctx.restart_reasons)
-    recorded = service_state.recorded(ctx.paths.state_file, found.unit)
-    if recorded != found.fingerprint() and not reasons:
+    reasons = list(ctx.run.restart_reasons)
+    recorded = started.recorded(ctx.paths.state_file, want.unit)
+    if recorded != want.fingerprint() and not reasons:
         reasons.append(UNKNOWN_START if recorded is None else FILES_CHANGED)
     return reasons
 
 
-def _problems(
-    ctx: Context, found: ServicePlan, text: Optional[str], state: systemd.UnitState
-) -> list[str]:
+def decide(
+    want: Wanted, text: Optional[str], state: UnitState, reasons: list[str]
+) -> tuple[list[str], Optional[ServicePlan]]:
+    """The whole decision, from facts alone: what is wrong, and the plan that fixes it.
+    `text` is the unit file on disk (None: none), `state` what systemd reports, `reasons`
+    what would make a running server stale."""
     problems = []
     if text is None:
-        problems.append(f"{found.path} is not installed")
-    elif text != found.text:
-        problems.append(f"{found.path} differs from the current settings")
+        problems.append(f"{want.path} is not installed")
+    elif text != want.text:
+        problems.append(f"{want.path} differs from the current settings")
     if not state.enabled:
-        problems.append(f"{found.unit} is not enabled ({state.unit_file_state or 'no unit'})")
+        problems.append(f"{want.unit} is not enabled ({state.unit_file_state or 'no unit'})")
+    start: Optional[str] = None
     if not state.active:
-        problems.append(f"{found.unit} is not running ({state.describe()})")
-    elif text is not None:
-        reasons = restart_reasons(ctx, found)
-        if reasons:
+        problems.append(f"{want.unit} is not running ({state.describe()})")
+        if state.running_or_restarting:
+            # Coming up or crash-looping: start it afresh.
+            start, reasons = "restart", [f"it was {state.describe()}"]
+        else:
+            start = "start"
+    elif reasons:
+        if text is not None:
             problems.append("needs a restart: " + "; ".join(reasons))
-    return problems
+        start = "restart"
+    if not problems:
+        return problems, None
+    plan = ServicePlan(
+        wanted=want,
+        write_unit=text != want.text,
+        enable=not state.enabled,
+        start=start,
+        reasons=tuple(reasons) if start == "restart" else (),
+        installed=text is not None,
+    )
+    return problems, plan
 
 
-def running_summary(unit: str, state: systemd.UnitState) -> str:
+def running_summary(unit: str, state: UnitState) -> str:
     uptime = state.uptime_seconds
-    since = f" for {systemd.format_duration(uptime)}" if uptime is not None else ""
+    since = f" for {systemctl.format_duration(uptime)}" if uptime is not None else ""
     pid = f" (pid {state.main_pid})" if state.main_pid else ""
     return f"{unit} enabled, running{since}{pid}"
 
 
 def _leftover(ctx: Context) -> list[str]:
     """Our unit from before --no-service keeps running: say so (without touching it)."""
-    path = service_unit.unit_path(ctx.settings.service_name)
-    text = read_unit(path)
-    if text is None or not service_unit.is_ours(text):
+    path = units.unit_path(ctx.settings.service_name)
+    text = units.read(path)
+    if text is None or not units.is_ours(text):
         return []
     return [
         f"{path} from an earlier run is still installed; `jupyter-bootstrap uninstall` removes it"
     ]
 
 
-def _add_note(ctx: Context, note: str) -> None:
-    if note not in ctx.facts.notes:
-        ctx.facts.notes.append(note)
-
-
 class ServiceStep:
     name = "service"
-    title = "systemd service"
 
-    def check(self, ctx: Context) -> Status:
+    def check(self, ctx: Context) -> Status[Plan]:
         if ctx.settings.no_service:
-            _add_note(
-                ctx,
+            ctx.run.note(
                 "no service (--no-service): start Jupyter by hand (it stops when you log "
-                "out):\n" + unit_values(ctx).manual_command(),
+                "out):\n" + unit_values(ctx).manual_command()
             )
-            return Status.good(
-                "not managed (--no-service): Jupyter is started by hand", _leftover(ctx)
-            )
-        if not systemd.is_booted():
-            # Drift, not an error: `status` on such a machine still exits 3. init stops on it
-            # before changing anything (refuse_early) and apply explains.
-            return Status.drift(
-                f"systemd is not running on this machine (PID 1 is {systemd.pid1_name()})",
-                NO_SYSTEMD,
-            )
-        found = plan(ctx)
-        text = read_unit(found.path)
-        state = systemd.state(found.unit)
-        _refuse_foreign(found, text, state)
-        problems = _problems(ctx, found, text, state)
-        if problems:
-            return Status.drift("; ".join(problems), self._action(text, found, state))
-        _add_note(
-            ctx,
-            f"Jupyter runs as the service {found.unit}: it starts at boot and after a crash; "
-            "`jupyter-bootstrap logs` shows its log",
+            return good("not managed (--no-service): Jupyter is started by hand", _leftover(ctx))
+        if not systemctl.is_booted():
+            # Drift, not an error: `status` on such a machine still exits 3. A converging
+            # command stops on it in the preflight (refuse_early), before changing anything.
+            return drift(systemctl.not_booted(), NoSystemd(unit_values(ctx)))
+        want = wanted(ctx)
+        text = units.read(want.path)
+        state = systemctl.state(want.unit)
+        units.refuse_foreign(want.path, text, state)
+        problems, plan = decide(want, text, state, restart_reasons(ctx, want))
+        if plan is not None:
+            return drift("; ".join(problems), plan)
+        ctx.run.note(
+            f"Jupyter runs as the service {want.unit}: it starts at boot and after a crash; "
+            "`jupyter-bootstrap logs` shows its log"
         )
-        return Status.good(running_summary(found.unit, state))
+        return good(running_summary(want.unit, state))
 
-    @staticmethod
-    def _action(text: Optional[str], found: ServicePlan, state: systemd.UnitState) -> str:
-        actions = []
-        if text != found.text:
-            actions.append("install the unit")
-        if not state.enabled:
-            actions.append("enable it")
-        actions.append("restart it" if state.running_or_restarting else "start it")
-        return ", ".join(actions)
+    def refuse_early(self, ctx: Context, plan: Plan) -> None:
+        """No systemd, or sudo wants a password nobody can type: the error apply would end
+        in, before anything is installed or written."""
+        if isinstance(plan, NoSystemd):
+            raise no_systemd_error(plan.values)
+        error = sudo.unavailable(f"install and start the {plan.wanted.unit} service")
+        if error is not None:
+            raise error
 
-    def apply(self, ctx: Context, found_status: Status) -> str:
-        if not systemd.is_booted():
-            raise no_systemd_error(unit_values(ctx))
-        found = plan(ctx)
-        sudo.ensure(f"install and start the {found.unit} service")
-        text = read_unit(found.path)
-        state = systemd.state(found.unit)
-        _refuse_foreign(found, text, state)
-        done = _install_and_enable(found, text, state)
-        reasons = restart_reasons(ctx, found)
-        if not state.active and state.running_or_restarting:
-            reasons = [f"it was {state.describe()}"]  # crash-looping: start afresh
-        if not state.active or reasons:
-            done.append(_start(ctx, found, state, reasons))
+    def apply(self, ctx: Context, plan: Plan) -> str:
+        if isinstance(plan, NoSystemd):
+            raise no_systemd_error(plan.values)
+        want = plan.wanted
+        sudo.ensure(f"install and start the {want.unit} service")
+        done = []
+        if plan.write_unit:
+            units.install(want.path, want.text)
+            # Only now: a reload makes systemd re-read every unit, and is not needed otherwise.
+            systemctl.daemon_reload()
+            done.append(f"{'updated' if plan.installed else 'wrote'} {want.path}")
+        if plan.enable:
+            systemctl.enable(want.unit)
+            done.append("enabled it")
+        if plan.start:
+            done.append(_start(ctx, plan))
         return ", ".join(done)
 
 
-def _install_and_enable(
-    found: ServicePlan, text: Optional[str], state: systemd.UnitState
-) -> list[str]:
-    done = []
-    if text != found.text:
-        install_unit(found.path, found.text)
-        # Only now: a reload makes systemd re-read every unit, and is not needed otherwise.
-        systemd.daemon_reload()
-        done.append(f"{'wrote' if text is None else 'updated'} {found.path}")
-    if not state.enabled:
-        systemd.enable(found.unit)
-        done.append("enabled it")
-    return done
-
-
-def _start(ctx: Context, found: ServicePlan, state: systemd.UnitState, reasons: list[str]) -> str:
+def _start(ctx: Context, plan: ServicePlan) -> str:
     """(Re)start, and remember what the server now runs with (state.json)."""
-    check_can_start(ctx, found)
-    if state.running_or_restarting:
-        systemd.restart(found.unit)
-        what = "restarted it (" + "; ".join(reasons) + ")"
+    want = plan.wanted
+    check_can_start(ctx, want)
+    if plan.start == "restart":
+        systemctl.restart(want.unit)
+        what = "restarted it (" + "; ".join(plan.reasons) + ")"
     else:
-        systemd.start(found.unit)
+        systemctl.start(want.unit)
         what = "started it"
-    service_state.record(ctx.paths.state_file, found.unit, found.fingerprint(), ctx.account.owner)
-    ctx.restart_reasons.clear()
-    ctx.facts.service_started_at = time.monotonic()
-    confirm_started(found.unit)
+    started.record(ctx.paths.state_file, want.unit, want.fingerprint(), ctx.account.owner)
+    ctx.run.restart_reasons.clear()
+    ctx.run.service_started_at = time.monotonic()
+    confirm_started(want.unit)
     return what
 
 
-def install_unit(path: Path, text: str) -> None:
-    """Write the unit as root, atomically: a temporary file beside it (a name systemd does
-    not load), its final mode, synced, then renamed over the old one."""
-    temporary = path.with_name(f".{path.name}.jupyter-bootstrap.tmp")
-    what = f"writing {path}"
-    run(sudo_argv(["tee", str(temporary)]), input_text=text, what=what)
-    run(sudo_argv(["chmod", "0644", str(temporary)]), what=what)
-    run(sudo_argv(["sync", str(temporary)]), what=what)
-    run(sudo_argv(["mv", "-f", "-T", str(temporary), str(path)]), what=what)
-
-
-def check_can_start(ctx: Context, found: ServicePlan) -> None:
+def check_can_start(ctx: Context, want: Wanted) -> None:
     """What would make Jupyter fail right after the start, told now and in plain words."""
     user = ctx.account.name
-    for path in (found.certfile, found.keyfile):
+    for path in (want.certfile, want.keyfile):
         if not ctx.account.can_read(path):
             raise StepFailed(
                 f"{user} cannot read {path}: Jupyter would start, then fail every TLS handshake",
                 hint=f"run `jupyter-bootstrap init` to repair it, or make it readable by {user} "
                 f"(ls -l {path})",
             )
-    if not found.values.notebook_dir.is_dir():
+    if not want.values.notebook_dir.is_dir():
         raise StepFailed(
-            f"the notebook folder {found.values.notebook_dir} does not exist",
+            f"the notebook folder {want.values.notebook_dir} does not exist",
             hint="run `jupyter-bootstrap init` (it creates it), or choose one with --notebook-dir",
         )
-    if not os.access(found.values.jupyter_bin, os.X_OK):
+    if not os.access(want.values.jupyter_bin, os.X_OK):
         raise StepFailed(
-            f"{found.values.jupyter_bin} is missing or not executable",
+            f"{want.values.jupyter_bin} is missing or not executable",
             hint="run `jupyter-bootstrap init` to repair the Jupyter install, or pass --prefix",
         )
-    _check_port(ctx.settings.port, found.unit)
+    _check_port(ctx.settings.port, want.unit)
 
 
 def _check_port(port: int, unit: str) -> None:
@@ -310,7 +294,7 @@ def _check_port(port: int, unit: str) -> None:
     if not others:
         return
     holder = others[0]
-    if holder.pid is None and systemd.state(unit).running_or_restarting:
+    if holder.pid is None and systemctl.state(unit).running_or_restarting:
         return  # most likely our own server, running as a user whose processes we cannot see
     stop = f"stop it (kill {holder.pid})" if holder.pid else "stop it"
     raise StepFailed(
@@ -322,12 +306,12 @@ def _check_port(port: int, unit: str) -> None:
 def confirm_started(unit: str) -> None:
     """Jupyter that dies at once (bad config, missing module) shows up as failed or
     auto-restarting right after the start: say so with its log instead of waiting."""
-    state = systemd.state(unit)
+    state = systemctl.state(unit)
     if state.active or (state.active_state == "activating" and state.sub_state == "start"):
         return
     raise StepFailed(
         f"{unit} did not stay up ({state.describe()})",
         hint="read its log above (`jupyter-bootstrap logs -n 100`); fix the cause and run "
         "`jupyter-bootstrap init` again",
-        details=systemd.journal_tail(unit, JOURNAL_LINES),
+        details=service_journal.journal_tail(unit, JOURNAL_LINES),
     )

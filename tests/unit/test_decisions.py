@@ -1,0 +1,328 @@
+"""Each step's decision as data: given these facts, expect this plan. No machine, no fakes:
+the `decide` functions take what the checks read and return what apply will do, including
+whether the running server must restart (a restart kills every kernel)."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from jupyter_bootstrap import managed_block
+from jupyter_bootstrap.certs import CertificateInfo
+from jupyter_bootstrap.conda import CondaInstall, PrefixState
+from jupyter_bootstrap.conda_installers import Installer
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.service.systemctl import UnitState
+from jupyter_bootstrap.service.unit import UnitValues
+from jupyter_bootstrap.steps import certificate, conda, config, password, service
+
+# -- service ------------------------------------------------------------------------------
+
+UNIT_TEXT = "# Managed by jupyter-bootstrap.\n[Service]\n"
+WANT = service.Wanted(
+    unit="jupyter.service",
+    path=Path("/etc/systemd/system/jupyter.service"),
+    values=UnitValues(
+        user="ubuntu",
+        group="ubuntu",
+        notebook_dir=Path("/home/ubuntu/Notebooks"),
+        jupyter_bin=Path("/home/ubuntu/anaconda3/bin/jupyter"),
+        app="notebook",
+        config_file=Path("/home/ubuntu/.jupyter/jupyter_server_config.py"),
+    ),
+    text=UNIT_TEXT,
+    certfile=Path("/home/ubuntu/certs/mycert.pem"),
+    keyfile=Path("/home/ubuntu/certs/mycert.key"),
+)
+
+
+def unit_state(active: str = "active", sub: str = "running", enabled: bool = True) -> UnitState:
+    return UnitState(
+        load_state="loaded",
+        active_state=active,
+        sub_state=sub,
+        unit_file_state="enabled" if enabled else "disabled",
+        main_pid=4242 if active == "active" else None,
+        active_since_monotonic=1.0 if active == "active" else None,
+        fragment_path=str(WANT.path),
+    )
+
+
+# (unit file on disk, systemd's state, reasons the server is stale) ->
+# (write the unit, enable, start/restart, restart reasons)
+SERVICE_TABLE = [
+    pytest.param(UNIT_TEXT, unit_state(), [], None, id="converged: nothing"),
+    pytest.param(
+        None,
+        unit_state("inactive", "dead", enabled=False),
+        [],
+        (True, True, "start", ()),
+        id="fresh machine: write, enable, start",
+    ),
+    pytest.param(
+        UNIT_TEXT,
+        unit_state("inactive", "dead", enabled=False),
+        [],
+        (False, True, "start", ()),
+        id="stopped and disabled by hand: enable, start",
+    ),
+    pytest.param(
+        UNIT_TEXT,
+        unit_state(),
+        ["Jupyter config changed"],
+        (False, False, "restart", ("Jupyter config changed",)),
+        id="config content changed: restart once",
+    ),
+    pytest.param(
+        UNIT_TEXT + "# edited\n",
+        unit_state(),
+        [service.FILES_CHANGED],
+        (True, False, "restart", (service.FILES_CHANGED,)),
+        id="unit differs: rewrite, restart",
+    ),
+    pytest.param(
+        UNIT_TEXT,
+        unit_state("activating", "auto-restart"),
+        [],
+        (False, False, "restart", ("it was activating (auto-restart)",)),
+        id="crash-looping: restart afresh",
+    ),
+    pytest.param(
+        UNIT_TEXT,
+        unit_state(enabled=False),
+        [],
+        (False, True, None, ()),
+        id="running but disabled: enable only, kernels live on",
+    ),
+    pytest.param(
+        None,
+        unit_state(),
+        [],
+        (True, False, None, ()),
+        id="running, unit file deleted: write it back, no restart",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "state", "reasons", "expected"), SERVICE_TABLE)
+def test_service_decision(
+    text: Optional[str],
+    state: UnitState,
+    reasons: list[str],
+    expected: Optional[tuple[bool, bool, Optional[str], tuple[str, ...]]],
+) -> None:
+    problems, plan = service.decide(WANT, text, state, reasons)
+    if expected is None:
+        assert plan is None and problems == []
+        return
+    assert plan is not None and problems
+    assert (plan.write_unit, plan.enable, plan.start, plan.reasons) == expected
+    assert plan.restart_reason is None  # the service step restarts by itself, once
+
+
+# -- config -------------------------------------------------------------------------------
+
+CONFIG = Path("/home/ubuntu/.jupyter/jupyter_server_config.py")
+BLOCK = managed_block.render("", "c.ServerApp.port = 8888\n")
+
+
+def block(port: int) -> str:
+    return BLOCK.replace("8888", str(port))
+
+
+# (file as it is, its mode, file as it should be) ->
+# (new text written?, backup kept?, mode only?)
+CONFIG_TABLE = [
+    pytest.param(BLOCK, 0o600, BLOCK, None, id="converged: nothing"),
+    pytest.param("", None, BLOCK, (True, False, False), id="no file: write it"),
+    pytest.param(BLOCK, 0o644, BLOCK, (False, False, True), id="mode only: chmod, no rewrite"),
+    pytest.param(
+        block(9999), 0o600, BLOCK, (True, False, False), id="our block drifted: rewrite it"
+    ),
+    pytest.param(
+        "c.Mine = 1\n",
+        0o600,
+        "c.Mine = 1\n" + BLOCK,
+        (True, True, False),
+        id="user's file without our block: add it, back up theirs first",
+    ),
+]
+
+
+@pytest.mark.parametrize(("existing", "mode", "updated", "expected"), CONFIG_TABLE)
+def test_config_decision(
+    existing: str, mode: Optional[int], updated: str, expected: Optional[tuple[bool, bool, bool]]
+) -> None:
+    problems, text, backup, fix_mode = config.decide(CONFIG, existing, updated, mode)
+    if expected is None:
+        assert (problems, text, backup, fix_mode) == ([], None, None, False)
+        return
+    assert problems
+    assert (text is not None, backup is not None, fix_mode) == expected
+    if text is not None:
+        assert text == updated
+
+
+def config_plan(
+    text: Optional[str], fix_mode: bool, create_root: bool = False
+) -> config.ConfigPlan:
+    root = Path("/home/ubuntu/Notebooks") if create_root else None
+    return config.ConfigPlan(CONFIG, text, None, fix_mode, None, root)
+
+
+def test_only_new_config_bytes_restart_the_server() -> None:
+    assert config_plan(BLOCK, False).restart_reason == config.CONFIG_CHANGED
+    assert config_plan(None, True).restart_reason is None  # chmod 644: kernels survive
+    assert config_plan(None, False, create_root=True).restart_reason is None
+    assert "set its mode to 600" in config_plan(None, True).action
+
+
+# -- certificate --------------------------------------------------------------------------
+
+NAMES = ["localhost", "127.0.0.1", "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"]
+
+
+def cert(dns: list[str], ips: list[str]) -> CertificateInfo:
+    far = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3000)
+    return CertificateInfo(far, frozenset(dns), frozenset(ips), "AA:BB", True)
+
+
+COVERING = cert(["localhost", "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"], ["127.0.0.1"])
+
+# (the pair, why unusable, what is wrong with owners/modes) -> (regenerate?, reason)
+CERTIFICATE_TABLE = [
+    pytest.param(COVERING, "", "", (None, ""), id="converged: nothing"),
+    pytest.param(
+        None,
+        "/c/mycert.key is missing or unreadable",
+        "",
+        (True, "/c/mycert.key is missing or unreadable"),
+        id="key deleted: regenerate",
+    ),
+    pytest.param(
+        cert(["localhost"], ["127.0.0.1"]),
+        "",
+        "",
+        (True, "certificate does not cover ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"),
+        id="new public name after stop/start: regenerate",
+    ),
+    pytest.param(
+        COVERING,
+        "",
+        "/c/mycert.key has mode 644, should be 600",
+        (False, "/c/mycert.key has mode 644, should be 600"),
+        id="modes only: keep the certificate the browser trusts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("info", "problem", "ownership", "expected"), CERTIFICATE_TABLE)
+def test_certificate_decision(
+    info: Optional[CertificateInfo],
+    problem: str,
+    ownership: str,
+    expected: tuple[Optional[bool], str],
+) -> None:
+    assert certificate.decide(info, problem, NAMES, ownership) == expected
+
+
+def test_only_a_new_certificate_asks_for_a_restart() -> None:
+    def plan(regenerate: bool) -> certificate.CertificatePlan:
+        return certificate.CertificatePlan(
+            Path("/c/mycert.pem"), Path("/c/mycert.key"), regenerate, tuple(NAMES), "ec", "x"
+        )
+
+    assert plan(True).restart_reason == certificate.NEW_CERTIFICATE
+    assert plan(False).restart_reason is None
+
+
+# -- conda --------------------------------------------------------------------------------
+
+PREFIX = Path("/home/ubuntu/anaconda3")
+INSTALLER = Installer(
+    distribution="anaconda",
+    url="http://127.0.0.1:9/Anaconda3-2024.10-1-Linux-x86_64.sh",
+    filename="Anaconda3-2024.10-1-Linux-x86_64.sh",
+    sha256=None,
+    hash_url=None,
+)
+
+
+def found(state: PrefixState, problem: str = "") -> CondaInstall:
+    return CondaInstall(PREFIX, state, "default", "anaconda", problem=problem)
+
+
+def never() -> Installer:
+    raise AssertionError("no installer is needed for this prefix")
+
+
+def test_conda_ready_or_other_jupyter_is_used_as_it_is() -> None:
+    assert conda.decide(found(PrefixState.READY), True, PREFIX, "ubuntu", never)[1] is None
+    summary, plan = conda.decide(found(PrefixState.OTHER_JUPYTER), True, PREFIX, "ubuntu", never)
+    assert plan is None and "used as it is" in summary
+
+
+@pytest.mark.parametrize(
+    ("state", "repair", "action"),
+    [
+        (PrefixState.ABSENT, False, f"download {INSTALLER.filename} and install it into {PREFIX}"),
+        (PrefixState.EMPTY, False, f"download {INSTALLER.filename} and install it into {PREFIX}"),
+        (PrefixState.BROKEN, True, f"repair it with {INSTALLER.filename} -u"),
+    ],
+)
+def test_conda_installs_or_repairs(state: PrefixState, repair: bool, action: str) -> None:
+    _, plan = conda.decide(found(state, "no python"), True, PREFIX, "ubuntu", lambda: INSTALLER)
+    assert plan is not None
+    assert (plan.repair, plan.action, plan.installer) == (repair, action, INSTALLER)
+    assert plan.restart_reason is None
+
+
+@pytest.mark.parametrize("state", [PrefixState.FOREIGN, PrefixState.CONDA_ENV])
+def test_conda_never_touches_someone_elses_directory(state: PrefixState) -> None:
+    with pytest.raises(UserError, match="left untouched"):
+        conda.decide(found(state, "no conda-meta"), True, PREFIX, "ubuntu", never)
+
+
+def test_conda_refuses_a_prefix_the_user_cannot_write() -> None:
+    with pytest.raises(UserError, match="not writable by ubuntu"):
+        conda.decide(found(PrefixState.ABSENT), False, Path("/opt"), "ubuntu", never)
+
+
+# -- password -----------------------------------------------------------------------------
+
+ARGON = "argon2:$argon2id$v=19$m=10240,t=10,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+OTHER = ARGON.replace("aGFzaG", "b3RoZX")
+SHA1 = "sha1:0123456789ab:" + "0" * 40
+
+# (saved, typed, given, --reset-password, found in a hand-made config) -> plan source
+PASSWORD_TABLE = [
+    pytest.param(ARGON, None, None, False, None, None, id="set: nothing"),
+    pytest.param(None, None, None, False, None, password.Source.ASK, id="first run: ask"),
+    pytest.param(None, None, None, False, SHA1, password.Source.ADOPTED, id="hand-made: keep"),
+    pytest.param(ARGON, OTHER, None, False, None, password.Source.TYPED, id="typed: store"),
+    pytest.param(ARGON, ARGON, None, True, None, None, id="typed and stored: done"),
+    pytest.param(ARGON, None, OTHER, False, None, password.Source.GIVEN, id="given: store"),
+    pytest.param(OTHER, None, OTHER, True, None, None, id="given and stored, with reset: done"),
+    pytest.param(ARGON, None, None, True, None, password.Source.ASK, id="reset: ask"),
+    pytest.param("argon2:broken", None, None, False, None, password.Source.ASK, id="malformed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("saved", "typed", "given", "reset", "adoptable", "expected"), PASSWORD_TABLE
+)
+def test_password_decision(
+    saved: Optional[str],
+    typed: Optional[str],
+    given: Optional[str],
+    reset: bool,
+    adoptable: Optional[str],
+    expected: Optional[password.Source],
+) -> None:
+    _, plan = password.decide(saved, typed, given, reset, adoptable)
+    assert (plan.source if plan else None) == expected
+    if plan is not None:
+        assert plan.restart_reason is None  # the new hash reaches Jupyter through the config
