@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import TYPE_CHECKING, Callable, Optional, TextIO
-
-if TYPE_CHECKING:
-    from jupyter_bootstrap.download import ProgressSink
+from typing import Callable, Optional, TextIO, Union
 
 # console.py wraps all output at this width so that PuTTY never wraps a line; the bar keeps
 # to it too, even on a wider terminal.
@@ -211,8 +208,9 @@ def _columns() -> int:
     return max(0, min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH) - 1)
 
 
-def progress_for(stream: TextIO, label: str = "") -> ProgressSink:
-    """A bar redrawn in place when `stream` is a terminal, else one line per 10 %."""
+def progress_for(stream: TextIO, label: str = "") -> Union[TerminalBar, PercentLines]:
+    """A bar redrawn in place when `stream` is a terminal, else one line per 10 %. Both are
+    a download.ProgressSink (by shape: this module does not import the transfer)."""
     if stream.isatty():
         return TerminalBar(stream, label)
 

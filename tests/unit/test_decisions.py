@@ -16,8 +16,8 @@ from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.service.systemctl import UnitState
-from jupyter_bootstrap.service.unit import UnitValues
 from jupyter_bootstrap.steps import certificate, conda, config, password, service
+from tests.support.stock_instance import STOCK_UNIT_VALUES
 
 # -- service ------------------------------------------------------------------------------
 
@@ -25,14 +25,7 @@ UNIT_TEXT = "# Managed by jupyter-bootstrap.\n[Service]\n"
 WANT = service.Wanted(
     unit="jupyter.service",
     path=Path("/etc/systemd/system/jupyter.service"),
-    values=UnitValues(
-        user="ubuntu",
-        group="ubuntu",
-        notebook_dir=Path("/home/ubuntu/Notebooks"),
-        jupyter_bin=Path("/home/ubuntu/anaconda3/bin/jupyter"),
-        app="notebook",
-        config_file=Path("/home/ubuntu/.jupyter/jupyter_server_config.py"),
-    ),
+    values=STOCK_UNIT_VALUES,
     text=UNIT_TEXT,
     certfile=Path("/home/ubuntu/certs/mycert.pem"),
     keyfile=Path("/home/ubuntu/certs/mycert.key"),
