@@ -236,10 +236,11 @@ class StepError(BootstrapError):
         self.exit_code = error.exit_code
 
 
-def not_ready(step: str, found: Status[Any], command: str) -> UserError:
-    """A step `command` relies on but does not repair has drifted."""
+def not_ready(found: Status[Any], command: str) -> UserError:
+    """A step `command` relies on but does not repair has drifted (the runner adds the
+    step's name)."""
     return UserError(
-        f"{step}: {found.summary}; `jupyter-bootstrap {command}` does not repair that, so "
+        f"{found.summary}; `jupyter-bootstrap {command}` does not repair that, so "
         "nothing was changed",
         hint="run `jupyter-bootstrap init` first: it repairs it (and asks for a new password "
         "with --reset-password)",
@@ -269,7 +270,7 @@ def converge(
                 ctx.console.warn(f"{step.name}: {warning}")
             if step.name in prerequisites:
                 if found.plan is not None:
-                    raise not_ready(step.name, found, command)
+                    raise not_ready(found, command)
                 report.outcomes.append(StepOutcome(step.name, "ok", found.summary, found))
                 continue
             if found.plan is None:
