@@ -1,5 +1,8 @@
 """Fixtures shared by every tier: a throw-away home, the account the CLI acts for, a
-supported OS, and no network beyond loopback."""
+supported OS, no network beyond loopback, and conda publishers on loopback.
+
+Helpers (the password, running the CLI) are in tests/support/cli.py; fixtures of one tier
+only are in that tier's conftest.py."""
 
 from __future__ import annotations
 
@@ -8,13 +11,16 @@ import pwd
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from click.testing import CliRunner, Result
 
 from jupyter_bootstrap import account as account_module
 from jupyter_bootstrap import paths as paths_module
 from jupyter_bootstrap.account import Account
+
+if TYPE_CHECKING:
+    from tests.support.fake_installer import InstallerSite
 
 UBUNTU_2204 = 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n'
 
@@ -57,27 +63,14 @@ def jupyter_prefix() -> Path:
     return prefix
 
 
-PASSWORD = "correct horse battery"
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[InstallerSite]:
+    """A machine without conda whose installer publishers are a loopback server (nothing
+    published yet: each test publishes what it needs)."""
+    from tests.support.fake_installer import installer_site  # only for the tests using it
 
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    from jupyter_bootstrap.cli import cli
-
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-
-
-def init_files_only(prefix: Path, *flags: str, password: str = PASSWORD) -> Result:
-    """`init` with the password on stdin and no systemd: the files, the whole files and
-    nothing but the files."""
-    return invoke(
-        "init",
-        "--prefix",
-        str(prefix),
-        "--no-service",
-        "--password-stdin",
-        *flags,
-        input=password + "\n",
-    )
+    with installer_site(tmp_path, monkeypatch) as made:
+        yield made
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,6 +1,6 @@
 """A real systemd "instance" for end-to-end tests: Debian 12 booted as PID 1 in namespaces.
 
-How it works (see shared/facts.md, "A real systemd instance"):
+How it works:
 
 * A Debian bookworm root file system is made once with ``debootstrap --variant=minbase`` and
   cached as a tarball (``$JUPYTER_BOOTSTRAP_E2E_CACHE`` or ``~/.cache/jupyter-bootstrap-e2e``),
@@ -15,8 +15,8 @@ How it works (see shared/facts.md, "A real systemd instance"):
   (PuTTY) session.
 * The **network namespace is the host's**: a server inside listening on 127.0.0.1:PORT is
   reachable from the test on 127.0.0.1:PORT, and it competes with the host (and with other
-  instances) for ports. Tests must pick a free port (:func:`free_port`) and pass it to what
-  they start, and must not assume 8888 is free.
+  instances) for ports. Tests must pick a free port (tests/support/net.py: free_port) and
+  pass it to what they start, and must not assume 8888 is free.
 
 What keeps the host clean:
 
@@ -253,17 +253,6 @@ def ensure_prerequisites() -> None:
     reasons = missing_prerequisites()
     if reasons:
         skip_or_fail("; ".join(reasons))
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now (the instance shares the host's network).
-
-    There is a window between this check and the server binding the port; with distinct
-    ports per test that race is harmless in practice.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_tcp(port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> None:

@@ -1,9 +1,9 @@
-"""install.sh on a real systemd instance, as the user `ubuntu` would run it (issue 5).
+"""install.sh on a real systemd instance, as the user `ubuntu` would run it.
 
 One fresh instance (stock: python3 but no python3-venv, empty apt lists, passwordless sudo)
 goes through the whole journey once, in the order a user could meet it; every step records
 what the installer printed and which files changed anywhere on the instance. Each test
-then checks one "Must show" of the issue against that record, so the tests can run in
+then checks one promise of install.sh against that record, so the tests can run in
 any order or alone. The instance is this module's own and is shut down at its end.
 
 The installer and a wheel of the checkout come from a loopback HTTP server (the instance
@@ -80,7 +80,7 @@ class Journey:
     new_login_version: Optional[subprocess.CompletedProcess[str]] = None
 
 
-def snapshot(instance: SystemdInstance) -> set[str]:
+def instance_files(instance: SystemdInstance) -> set[str]:
     return set(instance.run(SNAPSHOT, timeout=120).stdout.splitlines())
 
 
@@ -91,11 +91,11 @@ def run_step(
     act: Callable[[], subprocess.CompletedProcess[str]],
 ) -> None:
     """Do `act` and record its result, its duration and what it changed on the instance."""
-    before = snapshot(instance)
+    before = instance_files(instance)
     started = time.monotonic()
     result = act()
     seconds = time.monotonic() - started
-    after = snapshot(instance)
+    after = instance_files(instance)
     changed = sorted({line.split(" ", 1)[0] for line in before ^ after})
     journey.steps[name] = Step(result, changed, seconds)
 

@@ -13,9 +13,9 @@ from tests.e2e.instance import (
     InstanceCommandError,
     InstanceFactory,
     SystemdInstance,
-    free_port,
     wait_for_tcp,
 )
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,5 @@
 """The Jupyter service on real systemd, as user ubuntu in a booted Debian instance
-(tests/e2e/instance.py): every "Must show" of the service issue, in order, in one instance.
+(tests/e2e/instance.py): what a user of the service lives through, in order, in one instance.
 
 The tests build on each other (install, re-run, crash, reboot, drift, uninstall) like a
 user's week on one machine, so they run in file order and share the module's instance.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import re
 import shlex
 import ssl
 import subprocess
@@ -27,10 +26,13 @@ from typing import Callable, Optional
 import pytest
 import requests
 
-from jupyter_bootstrap import port_owner, service_unit
-from tests.e2e.instance import SystemdInstance, free_port
+from jupyter_bootstrap.service import port_owner
+from jupyter_bootstrap.service import unit as units
+from tests.e2e.instance import SystemdInstance
 from tests.support.install_agent import install_agent as install_with_script
 from tests.support.install_agent import serve_installer
+from tests.support.net import free_port
+from tests.support.report import step_lines, step_states
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +41,7 @@ USER = "ubuntu"
 HOME = f"/home/{USER}"
 JUPYTER_ENV = f"{HOME}/jupyter-env"
 CERTFILE = f"{HOME}/certs/mycert.pem"
+CONFIG = f"{HOME}/.jupyter/jupyter_server_config.py"
 NOTEBOOKS = f"{HOME}/Notebooks"
 UNIT = "jupyter.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
@@ -272,15 +275,6 @@ def run_in_terminal(port: int, session: requests.Session, xsrf: str, cafile: str
     return replies[-1]
 
 
-def step_states(output: str) -> dict[str, str]:
-    states = {}
-    for line in output.splitlines():
-        match = re.match(r"^  (\w+)\s+(ok|changed|drift|skipped|FAILED)\s", line)
-        if match:
-            states[match.group(1)] = match.group(2)
-    return states
-
-
 # -- the Must-show list ---------------------------------------------------------------------
 
 
@@ -314,6 +308,25 @@ def test_a_second_init_changes_nothing(box: Box) -> None:
     assert step_states(result.stdout) == dict.fromkeys(STEPS, "ok"), result.stdout
     assert box.main_pid() == pid
     assert box.root(f"sha256sum {UNIT_PATH}; stat -c %Y.%Z {UNIT_PATH}") == unit_before
+
+
+def test_a_config_mode_change_alone_is_repaired_without_a_restart(box: Box) -> None:
+    """Only the mode of the Jupyter config drifted: it is 600 again, and the server, which
+    read these very bytes, keeps running."""
+    pid = box.main_pid()
+    box.instance.run(f"chmod 644 {CONFIG}", user=USER)
+    assert box.root(f"stat -c %a {CONFIG}") == "644"
+    result = box.agent("init")
+    states = step_states(result.stdout)
+    assert (states["config"], states["service"], states["health"]) == ("changed", "ok", "ok"), (
+        result.stdout
+    )
+    lines = step_lines(result.stdout)
+    assert "mode" in lines["config"], result.stdout
+    assert "restarted" not in lines["service"], result.stdout
+    assert box.root(f"stat -c %a {CONFIG}") == "600"
+    assert box.main_pid() == pid
+    assert_login_works(box.port, box.cafile())
 
 
 def test_status_json_logs_and_restart(box: Box) -> None:
@@ -415,7 +428,7 @@ LITERAL_PROBE = """#!/bin/sh
 def test_unit_values_reach_the_program_literally(box: Box) -> None:
     """Spaces, %, $, quotes and backslashes in the paths: our unit, run by systemd, hands
     the program exactly these arguments, working directory and PATH."""
-    values = service_unit.UnitValues(
+    values = units.UnitValues(
         user=USER,
         group=USER,
         notebook_dir=Path('/srv/jb-out/my notebooks 100% "$HOME" \\b'),
@@ -425,7 +438,7 @@ def test_unit_values_reach_the_program_literally(box: Box) -> None:
     )
     box.instance.write_file(str(values.jupyter_bin), LITERAL_PROBE, mode=0o755)
     box.root(f"mkdir -p {shlex.quote(str(values.notebook_dir))} && chown -R {USER} /srv/jb-out")
-    box.instance.write_file("/etc/systemd/system/jb-literals.service", service_unit.render(values))
+    box.instance.write_file("/etc/systemd/system/jb-literals.service", units.render(values))
     box.root("systemctl daemon-reload && systemctl start jb-literals.service")
     wait_until(
         lambda: box.root("test -s /srv/jb-out/seen && echo yes", check=False) == "yes",

@@ -5,42 +5,19 @@ installed into a fresh prefix, Jupyter is configured from it and really serves; 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from jupyter_bootstrap.conda_installers import default_filename
-from tests.conftest import invoke
-from tests.support.fake_installer import ARCH, InstallerSite, conda_commands, installer_site
-from tests.support.jupyter_server import free_port, login, running_server
-
-PASSWORD = "correct horse battery"
+from tests.support.cli import PASSWORD, flat, init_no_service, invoke
+from tests.support.fake_installer import ARCH, InstallerSite, conda_commands
+from tests.support.jupyter_server import login, running_server
+from tests.support.net import free_port
+from tests.support.report import step_lines
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[InstallerSite]:
-    with installer_site(tmp_path, monkeypatch) as made:
-        yield made
-
-
-def step_lines(output: str) -> dict[str, str]:
-    """`  conda        changed  installed ...` -> {"conda": "changed installed ..."}, with
-    wrapped continuation lines joined."""
-    lines: dict[str, str] = {}
-    last = None
-    for line in output.splitlines():
-        if line.startswith("  ") and not line.startswith("   ") and len(line.split()) >= 2:
-            last = line.split()[0]
-            lines[last] = " ".join(line.split()[1:])
-        elif last and line.startswith(" " * 24):
-            lines[last] += " " + line.strip()
-        else:
-            last = None
-    return lines
 
 
 def test_init_installs_conda_configures_jupyter_and_a_rerun_does_nothing(
@@ -51,10 +28,7 @@ def test_init_installs_conda_configures_jupyter_and_a_rerun_does_nothing(
     )
     prefix = site.prefix("anaconda3")
     port = free_port()
-    first = invoke(
-        "init",
-        "--no-service",
-        "--password-stdin",
+    first = init_no_service(
         "--port",
         str(port),
         "--prefix",
@@ -63,7 +37,6 @@ def test_init_installs_conda_configures_jupyter_and_a_rerun_does_nothing(
         url,
         "--installer-sha256",
         digest,
-        input=PASSWORD + "\n",
     )
     assert first.exit_code == 0, first.output
     steps = step_lines(first.output)
@@ -105,7 +78,7 @@ def test_init_installs_conda_configures_jupyter_and_a_rerun_does_nothing(
 
     status = invoke("status")
     assert status.exit_code == 0, status.output
-    assert f"Anaconda 2024.10 (conda 24.9.2) in {prefix}" in " ".join(status.output.split())
+    assert f"Anaconda 2024.10 (conda 24.9.2) in {prefix}" in flat(status.output)
 
 
 def test_miniconda_hash_from_the_index_page_and_notebook_installed_with_the_terms_accepted(
@@ -115,16 +88,8 @@ def test_miniconda_hash_from_the_index_page_and_notebook_installed_with_the_term
     the publisher's index page, notebook installed by the new conda."""
     site.publish_default("miniconda")
     prefix = site.prefix("miniconda3")
-    result = invoke(
-        "init",
-        "--no-service",
-        "--password-stdin",
-        "--distribution",
-        "miniconda",
-        "--prefix",
-        str(prefix),
-        "--accept-anaconda-tos",
-        input=PASSWORD + "\n",
+    result = init_no_service(
+        "--distribution", "miniconda", "--prefix", str(prefix), "--accept-anaconda-tos"
     )
     assert result.exit_code == 0, result.output
     steps = step_lines(result.output)

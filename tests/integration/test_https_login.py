@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, init_files_only
-from tests.support.jupyter_server import free_port, login, running_server
+from tests.support.cli import PASSWORD, init_files_only
+from tests.support.jupyter_server import login, running_server
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
 

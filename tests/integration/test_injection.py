@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap import certs
-from tests.conftest import init_files_only
+from tests.support.cli import init_files_only
 
 pytestmark = pytest.mark.integration
 

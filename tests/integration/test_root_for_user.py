@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.report import step_states
 from tests.support.require import skip_or_fail
 
 pytestmark = pytest.mark.integration
@@ -72,9 +73,5 @@ def test_root_sets_up_for_the_user_and_leaves_nothing_root_owned(
     rerun = agent(
         "init", "--user", login_user.pw_name, "--force-os", env={**quiet, "HOME": "/root"}
     )
-    steps = {
-        words[0]: words[1]
-        for words in (line.split() for line in rerun.splitlines() if line.startswith("  "))
-        if len(words) > 1
-    }
-    assert steps["password"] == steps["certificate"] == steps["config"] == "ok"
+    steps = step_states(rerun)
+    assert steps["password"] == steps["certificate"] == steps["config"] == "ok", rerun

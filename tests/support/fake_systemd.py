@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+UNIT = "jupyter.service"  # the agent's default unit, and the one these methods default to
+
 SYSTEMCTL = r"""
 import json, os, sys, time
 from pathlib import Path
@@ -115,7 +117,8 @@ class FakeSystemd:
 
     @classmethod
     def install(cls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSystemd:
-        from jupyter_bootstrap import paths, systemd
+        from jupyter_bootstrap import paths
+        from jupyter_bootstrap.service import systemctl
 
         bin_dir = tmp_path / "fakebin"
         unit_dir = tmp_path / "units"
@@ -132,7 +135,7 @@ class FakeSystemd:
         monkeypatch.setattr(paths, "SYSTEMD_UNIT_DIR", unit_dir)
         booted = tmp_path / "run-systemd-system"
         booted.mkdir()
-        monkeypatch.setattr(systemd, "BOOTED_MARKER", booted)
+        monkeypatch.setattr(systemctl, "BOOTED_MARKER", booted)
         return cls(bin_dir, unit_dir, state_path)
 
     def _data(self) -> dict[str, Any]:
@@ -153,10 +156,10 @@ class FakeSystemd:
     def clear_calls(self) -> None:
         self._update(calls=[])
 
-    def unit(self, name: str = "jupyter.service") -> dict[str, Any]:
+    def unit(self, name: str = UNIT) -> dict[str, Any]:
         return dict(self._data()["units"].get(name, {}))
 
-    def set_unit(self, name: str = "jupyter.service", **values: Any) -> None:
+    def set_unit(self, name: str = UNIT, **values: Any) -> None:
         data = self._data()
         data["units"].setdefault(name, {"enabled": False, "active": False, "pid": 0, "since": 0})
         data["units"][name].update(values)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap import certs
-from tests.conftest import init_files_only, invoke
+from tests.support.cli import init_files_only, invoke
 from tests.support.tree import snapshot
 
 

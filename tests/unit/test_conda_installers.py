@@ -3,8 +3,6 @@ own listing (an index page, or `<asset>.sha256`) on a loopback server. Never non
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from jupyter_bootstrap import conda_installers as ci
@@ -15,14 +13,6 @@ from tests.support.installer_server import Behaviour, InstallerServer
 
 HASH_A = "a" * 64
 HASH_B = "0123456789abcdef" * 4
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstallerServer]:
-    for var in ("NO_PROXY", "no_proxy"):
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
-    with InstallerServer() as srv:
-        yield srv
 
 
 def no_network(url: str) -> str:
@@ -37,7 +27,7 @@ def test_default_anaconda_on_x86_64_is_pinned_to_the_published_hash() -> None:
     assert installer.url == (
         "https://repo.anaconda.com/archive/Anaconda3-2024.10-1-Linux-x86_64.sh"
     )
-    pinned = "3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8"  # facts.md
+    pinned = "3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8"  # as Anaconda's archive index lists it
     assert installer.sha256 == pinned
     assert installer.hash_url is None
     assert ci.find_sha256(installer, no_network) == installer.sha256
@@ -179,32 +169,34 @@ def test_sha256_sidecar_file(text: str, expected: str | None) -> None:
 # --------------------------------------------------------------------------- fetching
 
 
-def test_hash_read_from_the_index_page(server: InstallerServer) -> None:
-    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": server.url("/miniconda/")}
+def test_hash_read_from_the_index_page(installer_server: InstallerServer) -> None:
+    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": installer_server.url("/miniconda/")}
     installer = ci.choose("miniconda", "x86_64", env)
-    server.add("/miniconda/", index_page({installer.filename: HASH_B}).encode())
+    installer_server.add("/miniconda/", index_page({installer.filename: HASH_B}).encode())
     assert ci.find_sha256(installer, fetch_text) == HASH_B
 
 
-def test_hash_read_from_the_sidecar_file(server: InstallerServer) -> None:
-    env = {"JUPYTER_BOOTSTRAP_MINIFORGE_URL": server.url("/forge/")}
+def test_hash_read_from_the_sidecar_file(installer_server: InstallerServer) -> None:
+    env = {"JUPYTER_BOOTSTRAP_MINIFORGE_URL": installer_server.url("/forge/")}
     installer = ci.choose("miniforge", "x86_64", env)
-    server.add(f"/forge/{installer.filename}.sha256", f"{HASH_A}  {installer.filename}\n".encode())
+    installer_server.add(
+        f"/forge/{installer.filename}.sha256", f"{HASH_A}  {installer.filename}\n".encode()
+    )
     assert ci.find_sha256(installer, fetch_text) == HASH_A
 
 
-def test_no_listed_hash_fails_closed(server: InstallerServer) -> None:
-    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": server.url("/miniconda/")}
+def test_no_listed_hash_fails_closed(installer_server: InstallerServer) -> None:
+    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": installer_server.url("/miniconda/")}
     installer = ci.choose("miniconda", "x86_64", env)
-    server.add("/miniconda/", index_page({"Miniconda3-other.sh": HASH_A}).encode())
+    installer_server.add("/miniconda/", index_page({"Miniconda3-other.sh": HASH_A}).encode())
     with pytest.raises(StepFailed, match="refusing to install an unverified file") as raised:
         ci.find_sha256(installer, fetch_text)
     assert "lists no sha256" in raised.value.message
     assert raised.value.hint and "--installer-sha256" in raised.value.hint
 
 
-def test_unreachable_hash_listing_fails_closed(server: InstallerServer) -> None:
-    env = {"JUPYTER_BOOTSTRAP_MINIFORGE_URL": server.url("/forge/")}
+def test_unreachable_hash_listing_fails_closed(installer_server: InstallerServer) -> None:
+    env = {"JUPYTER_BOOTSTRAP_MINIFORGE_URL": installer_server.url("/forge/")}
     installer = ci.choose("miniforge", "x86_64", env)  # nothing served: 404
     with pytest.raises(StepFailed, match="refusing to install an unverified file") as raised:
         ci.find_sha256(installer, fetch_text)
@@ -212,15 +204,15 @@ def test_unreachable_hash_listing_fails_closed(server: InstallerServer) -> None:
 
 
 def test_a_server_error_on_the_listing_is_retried_then_fails_closed(
-    server: InstallerServer,
+    installer_server: InstallerServer,
 ) -> None:
-    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": server.url("/m/")}
+    env = {"JUPYTER_BOOTSTRAP_MINICONDA_URL": installer_server.url("/m/")}
     installer = ci.choose("miniconda", "x86_64", env)
-    server.add("/m/", b"", Behaviour(status=503))
+    installer_server.add("/m/", b"", Behaviour(status=503))
 
     def fetch(url: str) -> str:
         return fetch_text(url, retries=1, backoff=0.01)
 
     with pytest.raises(StepFailed, match="unverified"):
         ci.find_sha256(installer, fetch)
-    assert len(server.requests("/m/", method="GET")) == 2
+    assert len(installer_server.requests("/m/", method="GET")) == 2

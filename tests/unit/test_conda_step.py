@@ -13,43 +13,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from jupyter_bootstrap import conda
 from jupyter_bootstrap.conda import PrefixState
 from jupyter_bootstrap.conda_installers import default_filename
 from jupyter_bootstrap.paths import Paths
 from jupyter_bootstrap.settings import Settings
-from tests.conftest import invoke
+from tests.support.cli import PASSWORD, flat, init_no_service, invoke, without_spaces
 from tests.support.fake_installer import (
     ARCH,
     FakeInstaller,
     InstallerSite,
     conda_commands,
     hide_host_conda,
-    installer_site,
 )
 from tests.support.installer_server import Behaviour
 from tests.support.require import skip_or_fail
 from tests.support.tree import snapshot
 
-PASSWORD = "correct horse battery"
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[InstallerSite]:
-    with installer_site(tmp_path, monkeypatch) as made:
-        yield made
-
-
-def init(*args: str, input: str = PASSWORD + "\n") -> Result:
-    return invoke("init", "--no-service", "--password-stdin", *args, input=input)
-
-
-def flat(text: str) -> str:
-    """Output lines are wrapped at 100 columns (long paths too): compare without spaces."""
-    return "".join(text.split())
 
 
 def downloads(home: Path) -> Path:
@@ -167,10 +149,10 @@ def test_fresh_miniforge_install_asks_nothing_and_uses_conda_forge(
 ) -> None:
     site.publish_default("miniforge")
     prefix = site.prefix("miniforge3")
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 0, result.output
-    assert "conda changed installed Miniforge (conda 24.9.2)" in " ".join(result.output.split())
-    assert "sha256 verified" in " ".join(result.output.split())
+    assert "conda changed installed Miniforge (conda 24.9.2)" in flat(result.output)
+    assert "sha256 verified" in flat(result.output)
     assert site.runs() == [f"-b -p {prefix}"]
     [install] = [c for c in conda_commands(prefix) if c["command"] == "install"]
     assert install["channels"] == ["conda-forge"] and install["override"] is True
@@ -186,7 +168,7 @@ def test_keep_installer_then_a_reinstall_reuses_the_cached_file(
     url, digest, data = site.publish("/dl/Miniforge3-test.sh", distribution="miniforge")
     prefix = site.prefix("miniforge3")
     given = ("--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest)
-    first = init(*given, "--keep-installer")
+    first = init_no_service(*given, "--keep-installer")
     assert first.exit_code == 0, first.output
     cached = downloads(home) / "Miniforge3-test.sh"
     assert cached.read_bytes() == data
@@ -195,8 +177,8 @@ def test_keep_installer_then_a_reinstall_reuses_the_cached_file(
     shutil.rmtree(prefix)
     drift = invoke("status")
     assert drift.exit_code == 3
-    assert flat(f"no conda in {prefix}") in flat(drift.output)
-    again = init()
+    assert without_spaces(f"no conda in {prefix}") in without_spaces(drift.output)
+    again = init_no_service()
     assert again.exit_code == 0, again.output
     assert site.gets() == 1  # nothing downloaded: the verified file in the cache was used
     assert "from the cache" in again.output
@@ -210,7 +192,7 @@ def test_an_interrupted_download_resumes_where_it_stopped(site: InstallerSite, h
     partial = downloads(home) / "Miniforge3-big.sh.part"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(data[: MiB + 123])
-    result = init(
+    result = init_no_service(
         "--prefix", str(site.prefix()), "--installer-url", url, "--installer-sha256", digest
     )
     assert result.exit_code == 0, result.output
@@ -224,7 +206,7 @@ def test_a_dropped_connection_is_resumed_within_the_run(site: InstallerSite) -> 
     url, digest, data = site.publish(
         "/dl/Miniforge3-flaky.sh", Behaviour(drop_after=MiB), distribution="miniforge"
     )
-    result = init(
+    result = init_no_service(
         "--prefix", str(site.prefix()), "--installer-url", url, "--installer-sha256", digest
     )
     assert result.exit_code == 0, result.output
@@ -243,7 +225,9 @@ def test_a_server_ignoring_range_still_gives_a_correct_file(
     partial.parent.mkdir(parents=True)
     partial.write_bytes(data[:MiB])
     prefix = site.prefix()
-    result = init("--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest)
+    result = init_no_service(
+        "--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest
+    )
     assert result.exit_code == 0, result.output
     [get] = site.server.requests("/dl/Miniforge3-norange.sh", method="GET")
     assert get.range == f"bytes={MiB}-" and get.status == 200
@@ -256,7 +240,9 @@ def test_a_wrong_hash_fails_closed_and_installs_nothing(site: InstallerSite, hom
         "/dl/Miniforge3-bad.sh", Behaviour(corrupt_at=100_000), distribution="miniforge"
     )
     prefix = site.prefix()
-    result = init("--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest)
+    result = init_no_service(
+        "--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest
+    )
     assert result.exit_code == 1, result.output
     assert f"expected sha256: {digest}" in result.output
     corrupted = bytearray(data)
@@ -270,7 +256,7 @@ def test_a_wrong_hash_fails_closed_and_installs_nothing(site: InstallerSite, hom
 def test_the_pinned_anaconda_hash_is_enforced_on_a_mirror(site: InstallerSite) -> None:
     """Our fake served under the real Anaconda name is not the real file: refused."""
     site.publish_default("anaconda")
-    result = init("--prefix", str(site.prefix("anaconda3")))
+    result = init_no_service("--prefix", str(site.prefix("anaconda3")))
     assert result.exit_code == 1, result.output
     assert "expected sha256: 3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8" in (
         result.output
@@ -281,9 +267,9 @@ def test_the_pinned_anaconda_hash_is_enforced_on_a_mirror(site: InstallerSite) -
 def test_no_hash_at_the_publisher_means_no_download(site: InstallerSite) -> None:
     name = default_filename("miniforge", ARCH)
     site.publish(f"/miniforge/{name}", distribution="miniforge")  # but no .sha256 beside it
-    result = init("--distribution", "miniforge", "--prefix", str(site.prefix()))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(site.prefix()))
     assert result.exit_code == 1, result.output
-    assert flat("refusing to install an unverified file") in flat(result.output)
+    assert without_spaces("refusing to install an unverified file") in without_spaces(result.output)
     assert site.gets() == 0
     assert site.runs() == []
 
@@ -296,10 +282,12 @@ def test_a_foreign_directory_at_the_prefix_is_never_touched(
     (prefix / "thesis").mkdir(parents=True)
     (prefix / "thesis" / "chapter1.tex").write_text("precious")
     before = snapshot(prefix)
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 2, result.output
-    assert flat(f"{prefix} exists and is not a conda install") in flat(result.stderr)
-    assert "leftuntouched" in flat(result.stderr)
+    assert without_spaces(f"{prefix} exists and is not a conda install") in without_spaces(
+        result.stderr
+    )
+    assert "leftuntouched" in without_spaces(result.stderr)
     assert snapshot(prefix) == before
     assert site.server.requests() == []
     assert site.runs() == []
@@ -308,16 +296,16 @@ def test_a_foreign_directory_at_the_prefix_is_never_touched(
 def test_a_broken_install_is_repaired_with_u(site: InstallerSite) -> None:
     site.publish_default("miniforge")
     prefix = site.prefix("miniforge3")
-    assert init("--distribution", "miniforge", "--prefix", str(prefix)).exit_code == 0
+    assert init_no_service("--distribution", "miniforge", "--prefix", str(prefix)).exit_code == 0
     (prefix / "my-notes.txt").write_text("kept")
     (prefix / "bin" / "python").unlink()
 
     status = invoke("status")
     assert status.exit_code == 3
-    assert "broken:bin/pythonismissing" in flat(status.output)
+    assert "broken:bin/pythonismissing" in without_spaces(status.output)
     repair = invoke("init")
     assert repair.exit_code == 0, repair.output
-    assert "conda changed repaired Miniforge" in " ".join(repair.output.split())
+    assert "conda changed repaired Miniforge" in flat(repair.output)
     assert site.runs() == [f"-b -p {prefix}", f"-b -p {prefix} -u"]
     assert (prefix / "my-notes.txt").read_text() == "kept"
     # notebook survived the repair: conda did not have to install it again.
@@ -329,7 +317,7 @@ def test_an_empty_directory_is_installed_into_with_u(site: InstallerSite) -> Non
     site.publish_default("miniforge")
     prefix = site.prefix("miniforge3")
     prefix.mkdir(parents=True)
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 0, result.output
     assert site.runs() == [f"-b -p {prefix} -u"]
 
@@ -339,7 +327,9 @@ def test_a_failing_installer_shows_its_last_lines_and_keeps_the_download(
 ) -> None:
     url, digest, _ = site.publish("/dl/Miniforge3-fail.sh", distribution="miniforge", fail=True)
     prefix = site.prefix()
-    result = init("--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest)
+    result = init_no_service(
+        "--prefix", str(prefix), "--installer-url", url, "--installer-sha256", digest
+    )
     assert result.exit_code == 1, result.output
     shown = [line for line in result.output.splitlines() if line.startswith("  | ")]
     assert len(shown) == 20
@@ -371,7 +361,7 @@ def test_a_failing_installer_shows_its_last_lines_and_keeps_the_download(
 def test_installer_flags_are_checked_before_anything_happens(
     site: InstallerSite, home: Path, flags: list[str], message: str
 ) -> None:
-    result = init("--prefix", str(site.prefix()), *flags)
+    result = init_no_service("--prefix", str(site.prefix()), *flags)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.output
@@ -406,10 +396,10 @@ def test_not_enough_disk_space_is_refused_before_downloading(
 ) -> None:
     site.publish_default("miniforge")
     prefix = small_disk / "miniforge3"
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 2, result.output
     assert "not enough disk space" in result.stderr
-    assert f"installing into {prefix}" in " ".join(result.stderr.split())
+    assert f"installing into {prefix}" in flat(result.stderr)
     assert site.server.requests(method="GET") == []  # not even the hash was fetched
     assert not prefix.exists()
 
@@ -422,7 +412,7 @@ def test_miniconda_without_a_terminal_needs_the_tos_flag_before_any_download(
 ) -> None:
     site.publish_default("miniconda")
     prefix = site.prefix()
-    result = init("--distribution", "miniconda", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniconda", "--prefix", str(prefix))
     assert result.exit_code == 2, result.output
     assert "--accept-anaconda-tos" in result.stderr
     assert "miniforge" in result.stderr  # the free alternative is named
@@ -439,13 +429,14 @@ def test_on_a_terminal_the_terms_are_asked_once_and_the_answer_saved(
     site.publish_default("miniconda")
     prefix = site.prefix()
     choose = ("--distribution", "miniconda", "--prefix", str(prefix))
-    refused = init(*choose, input=f"{PASSWORD}\nn\n")
+    # The questions come in step order: the terms (jupyter) before the password.
+    refused = init_no_service(*choose, input="n\n")
     assert refused.exit_code == 2, refused.output
     assert "200 people" in refused.output  # what is being accepted is said
     assert "not accepted: nothing was installed" in refused.stderr
     assert site.server.requests() == [] and not prefix.exists()
 
-    accepted = init(*choose, input=f"{PASSWORD}\ny\n")
+    accepted = init_no_service(*choose, input=f"y\n{PASSWORD}\n")
     assert accepted.exit_code == 0, accepted.output
     settings = json.loads((home / ".config" / "jupyter-bootstrap" / "settings.json").read_text())
     assert settings["accept_anaconda_tos"] is True
@@ -461,7 +452,9 @@ def test_on_a_terminal_the_terms_are_asked_once_and_the_answer_saved(
 def test_an_old_conda_without_the_tos_command_still_installs_jupyter(site: InstallerSite) -> None:
     site.publish_default("miniconda", has_tos=False)
     prefix = site.prefix()
-    result = init("--distribution", "miniconda", "--prefix", str(prefix), "--accept-anaconda-tos")
+    result = init_no_service(
+        "--distribution", "miniconda", "--prefix", str(prefix), "--accept-anaconda-tos"
+    )
     assert result.exit_code == 0, result.output
     commands = conda_commands(prefix)
     assert [c["command"] for c in commands] == ["init", "install"]
@@ -470,7 +463,7 @@ def test_an_old_conda_without_the_tos_command_still_installs_jupyter(site: Insta
 def test_jupyterlab_is_added_when_the_app_is_lab(site: InstallerSite) -> None:
     site.publish_default("miniforge")
     prefix = site.prefix("miniforge3")
-    result = init("--distribution", "miniforge", "--prefix", str(prefix), "--app", "lab")
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix), "--app", "lab")
     assert result.exit_code == 0, result.output
     [install] = [c for c in conda_commands(prefix) if c["command"] == "install"]
     assert install["packages"] == ["notebook", "jupyterlab"]

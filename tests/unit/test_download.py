@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -49,9 +48,8 @@ def _no_proxy_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[InstallerServer]:
-    with InstallerServer() as srv:
-        yield srv
+def server(installer_server: InstallerServer) -> InstallerServer:
+    return installer_server
 
 
 def part_of(dest: Path) -> Path:

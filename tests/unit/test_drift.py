@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import init_files_only, invoke
+from tests.support.cli import init_files_only, invoke
 from tests.support.metadata_server import metadata_service
+from tests.support.report import step_states
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def assert_drift_then_repair(expect_in_status: str, changed_step: str) -> None:
     assert "".join(expect_in_status.split()) in "".join(status.output.split())
     repair = invoke("init")
     assert repair.exit_code == 0, repair.output
-    assert f"{changed_step:<12} changed" in repair.output
+    assert step_states(repair.output)[changed_step] == "changed", repair.output
     assert invoke("status").exit_code == 0
 
 

@@ -73,8 +73,8 @@ def test_self_signed_certificate_profile(key_type: str) -> None:
     ext.get_extension_for_class(x509.SubjectKeyIdentifier)
     info = certs.inspect(cert_pem, key_pem)
     assert info.key_matches
-    assert info.covers(names) == []
-    assert info.covers(["other.example.com", "10.0.0.6"]) == ["other.example.com", "10.0.0.6"]
+    assert info.uncovered(names) == []
+    assert info.uncovered(["other.example.com", "10.0.0.6"]) == ["other.example.com", "10.0.0.6"]
     assert len(info.fingerprint_sha256.split(":")) == 32
 
 

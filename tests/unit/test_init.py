@@ -13,7 +13,8 @@ from jupyter_bootstrap.cli import _build_context
 from jupyter_bootstrap.engine import Options, converge
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.steps import init_steps
-from tests.conftest import PASSWORD, init_files_only, invoke
+from tests.support.cli import PASSWORD, init_files_only, invoke
+from tests.support.report import step_states
 from tests.support.tree import snapshot
 
 
@@ -51,21 +52,17 @@ def test_second_run_changes_nothing(home: Path, jupyter_prefix: Path) -> None:
     before = snapshot(home)
     result = invoke("init", input="")  # no flags, no stdin: settings are reused
     assert result.exit_code == 0, result.output
-    for line in result.output.splitlines():
-        if line.startswith("  ") and line.split()[0] in (
-            "host",
-            "jupyter",
-            "password",
-            "certificate",
-            "config",
-        ):
-            assert line.split()[1] == "ok", line
+    states = step_states(result.output)
+    checked = ("host", "jupyter", "password", "certificate", "config")
+    assert {name: states.get(name) for name in checked} == dict.fromkeys(checked, "ok"), (
+        result.output
+    )
     assert snapshot(home) == before
 
     # And no restart is requested when nothing changed.
     ctx = _build_context(None, {}, Options())
     converge(ctx, init_steps(), apply=True)
-    assert ctx.restart_reasons == []
+    assert ctx.run.restart_reasons == []
     assert snapshot(home) == before
 
 

@@ -313,7 +313,7 @@ def test_uninstall_with_nothing_installed(sandbox: Sandbox) -> None:
 # ---------------------------------------------------------------------------- real installs
 
 
-def snapshot(home: Path) -> dict[str, tuple[float, int]]:
+def mtimes_and_sizes(home: Path) -> dict[str, tuple[float, int]]:
     """Path -> (mtime, size) of everything under home, links not followed."""
     return {
         str(p.relative_to(home)): (p.lstat().st_mtime, p.lstat().st_size)
@@ -341,12 +341,12 @@ def test_install_from_the_checkout_rerun_and_uninstall(sandbox: Sandbox) -> None
     assert "\x1b" not in first.stdout  # no colour when stdout is not a terminal
     assert not (sandbox.home / ".profile").exists()  # NO_MODIFY_PATH
 
-    before = snapshot(sandbox.home)
+    before = mtimes_and_sizes(sandbox.home)
     again = sandbox.run(**settings)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already up to date" in again.stdout
     assert "Installing" not in again.stdout
-    assert snapshot(sandbox.home) == before
+    assert mtimes_and_sizes(sandbox.home) == before
 
     gone = sandbox.run("--uninstall", **settings)
     assert gone.returncode == 0, gone.stdout + gone.stderr

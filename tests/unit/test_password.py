@@ -9,7 +9,8 @@ import pytest
 
 from jupyter_bootstrap import cli, jupyter_hash
 from jupyter_bootstrap.jupyter_hash import HashKind
-from tests.conftest import init_files_only, invoke
+from tests.support.cli import flat, init_files_only, init_no_service, invoke
+from tests.support.fake_installer import InstallerSite
 from tests.support.tree import snapshot
 
 
@@ -102,3 +103,50 @@ def test_password_command_changes_the_hash(home: Path, jupyter_prefix: Path) -> 
     assert jupyter_hash.verify(saved_hash(home), "second-password")
     config = (home / ".jupyter" / "jupyter_server_config.py").read_text()
     assert repr(saved_hash(home)) in config
+
+
+def error_lines(stderr: str) -> str:
+    """The error and its hint, flattened, without the log path (it holds the test's name)."""
+    return flat(stderr.split("  log: ")[0])
+
+
+def test_password_with_drift_elsewhere_changes_nothing_and_downloads_nothing(
+    site: InstallerSite, home: Path
+) -> None:
+    """Another step drifted (conda is broken): `password` is no repair run. It refuses before
+    it changes anything, and never starts the installer download a repair would need."""
+    site.publish_default("miniforge")
+    prefix = site.prefix("miniforge3")
+    first = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
+    assert first.exit_code == 0, first.output
+    (prefix / "bin" / "conda").unlink()
+    assert invoke("status").exit_code == 3
+    settings = home / ".config" / "jupyter-bootstrap" / "settings.json"
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    before = (settings.read_bytes(), config.read_bytes())
+    asked = len(site.server.requests())
+
+    result = invoke("password", "--password-stdin", input="a-new-password\n")
+    assert result.exit_code == 2, result.output
+    assert "conda" in error_lines(result.stderr), result.stderr
+    assert "jupyter-bootstrap init" in error_lines(result.stderr), result.stderr
+    assert (settings.read_bytes(), config.read_bytes()) == before
+    assert len(site.server.requests()) == asked  # not even the hash was looked up
+    assert site.runs() == [f"-b -p {prefix}"]
+
+
+def test_password_with_a_deleted_key_makes_no_new_certificate(
+    home: Path, jupyter_prefix: Path
+) -> None:
+    assert init_files_only(jupyter_prefix).exit_code == 0
+    certfile, keyfile = home / "certs" / "mycert.pem", home / "certs" / "mycert.key"
+    settings = home / ".config" / "jupyter-bootstrap" / "settings.json"
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    keyfile.unlink()
+    before = (certfile.read_bytes(), settings.read_bytes(), config.read_bytes())
+
+    result = invoke("password", "--password-stdin", input="a-new-password\n")
+    assert result.exit_code == 2, result.output
+    assert "jupyter-bootstrap init" in error_lines(result.stderr), result.stderr
+    assert (certfile.read_bytes(), settings.read_bytes(), config.read_bytes()) == before
+    assert not keyfile.exists()

@@ -10,16 +10,18 @@ from pathlib import Path
 import click
 import pytest
 
-from jupyter_bootstrap import port_owner, service_commands, sudo, systemd, uninstall
+from jupyter_bootstrap import sudo
+from jupyter_bootstrap.commands import logs as logs_command
+from jupyter_bootstrap.commands import uninstall
 from jupyter_bootstrap.errors import UserError
-from tests.conftest import invoke
-from tests.support.fake_systemd import FakeSystemd
-from tests.unit.test_service_step import UNIT, fake, flat, init, port  # noqa: F401 (fixtures)
+from jupyter_bootstrap.service import journal, port_owner, systemctl
+from tests.support.cli import flat, init_on_port, invoke
+from tests.support.fake_systemd import UNIT, FakeSystemd
 
 
 @pytest.fixture
-def installed(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> FakeSystemd:  # noqa: F811
-    init(jupyter_prefix, port)
+def installed(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> FakeSystemd:
+    init_on_port(jupyter_prefix, port)
     fake.clear_calls()
     return fake
 
@@ -29,7 +31,7 @@ def installed(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> FakeSystemd
 
 def test_status_json_describes_the_running_service(
     installed: FakeSystemd,
-    port: int,  # noqa: F811
+    port: int,
 ) -> None:
     result = invoke("status", "--json")
     assert result.exit_code == 0, result.output
@@ -75,14 +77,14 @@ def test_docs_describe_every_status_json_key(installed: FakeSystemd) -> None:
 @pytest.fixture
 def exec_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     calls: list[list[str]] = []
-    monkeypatch.setattr(service_commands, "replace_process", calls.append)
+    monkeypatch.setattr(logs_command, "replace_process", calls.append)
     return calls
 
 
 def test_logs_hands_over_to_journalctl(
     installed: FakeSystemd, exec_calls: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(systemd, "journal_needs_sudo", lambda: False)
+    monkeypatch.setattr(journal, "journal_needs_sudo", lambda: False)
     assert invoke("logs").exit_code == 0
     assert invoke("logs", "-f", "-n", "5").exit_code == 0
     assert exec_calls == [
@@ -94,8 +96,8 @@ def test_logs_hands_over_to_journalctl(
 def test_logs_uses_sudo_without_journal_rights(
     installed: FakeSystemd, exec_calls: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(systemd, "journal_needs_sudo", lambda: True)
-    monkeypatch.setattr(systemd, "sudo_argv", lambda argv: ["sudo", "-n", *argv])
+    monkeypatch.setattr(journal, "journal_needs_sudo", lambda: True)
+    monkeypatch.setattr(journal, "sudo_argv", lambda argv: ["sudo", "-n", *argv])
     assert invoke("logs", "-n", "3").exit_code == 0
     assert exec_calls[0][:4] == ["sudo", "-n", "journalctl", "--unit"]
 
@@ -103,7 +105,7 @@ def test_logs_uses_sudo_without_journal_rights(
 def test_logs_without_systemd_says_where_the_log_is(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exec_calls: list[list[str]]
 ) -> None:
-    monkeypatch.setattr(systemd, "BOOTED_MARKER", tmp_path / "absent")
+    monkeypatch.setattr(systemctl, "BOOTED_MARKER", tmp_path / "absent")
     result = invoke("logs")
     assert result.exit_code == 2
     assert "systemd is not running" in flat(result.output)
@@ -123,7 +125,7 @@ def test_restart_restarts_and_checks_health(installed: FakeSystemd) -> None:
     assert installed.unit()["pid"] != pid
 
 
-def test_restart_before_init_is_refused(fake: FakeSystemd) -> None:  # noqa: F811
+def test_restart_before_init_is_refused(fake: FakeSystemd) -> None:
     result = invoke("restart")
     assert result.exit_code == 2
     assert "nothing is set up yet" in result.output
@@ -131,11 +133,11 @@ def test_restart_before_init_is_refused(fake: FakeSystemd) -> None:  # noqa: F81
 
 
 def test_restart_with_no_service_is_refused(
-    fake: FakeSystemd,  # noqa: F811
+    fake: FakeSystemd,
     jupyter_prefix: Path,
-    port: int,  # noqa: F811
+    port: int,
 ) -> None:
-    init(jupyter_prefix, port, "--no-service")
+    init_on_port(jupyter_prefix, port, "--no-service")
     result = invoke("restart")
     assert result.exit_code == 2
     assert "--no-service" in flat(result.output)
@@ -267,7 +269,7 @@ def sudo_wants_password(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sudo_wanting_a_password_without_a_terminal_is_exit_2(
-    fake: FakeSystemd,  # noqa: F811
+    fake: FakeSystemd,
     sudo_wants_password: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -280,15 +282,15 @@ def test_sudo_wanting_a_password_without_a_terminal_is_exit_2(
 
 
 def test_init_stops_before_any_change_when_sudo_cannot_ask(
-    fake: FakeSystemd,  # noqa: F811
+    fake: FakeSystemd,
     monkeypatch: pytest.MonkeyPatch,
     home: Path,
     jupyter_prefix: Path,
-    port: int,  # noqa: F811
+    port: int,
     sudo_wants_password: None,
 ) -> None:
     monkeypatch.setattr(sudo, "have_terminal", lambda: False)
-    output = init(jupyter_prefix, port, code=2)
+    output = init_on_port(jupyter_prefix, port, code=2)
     assert "error: service: sudo needs a password" in flat(output)
     assert not (home / ".config" / "jupyter-bootstrap").exists()
     assert not (home / "certs").exists()
@@ -296,7 +298,7 @@ def test_init_stops_before_any_change_when_sudo_cannot_ask(
 
 
 def test_sudo_with_a_terminal_asks_once(
-    fake: FakeSystemd,  # noqa: F811
+    fake: FakeSystemd,
     sudo_wants_password: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -310,7 +312,7 @@ def test_sudo_with_a_terminal_asks_once(
 # -- who holds a port --------------------------------------------------------------------------
 
 
-def test_the_holder_of_a_port_is_named(port: int) -> None:  # noqa: F811
+def test_the_holder_of_a_port_is_named(port: int) -> None:
     with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
         sock.bind(("::1", port))
         sock.listen()

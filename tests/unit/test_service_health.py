@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import ssl
 import threading
 import time
@@ -15,12 +16,19 @@ from typing import Any
 
 import pytest
 
-from jupyter_bootstrap import certs, https_probe, systemd
-from jupyter_bootstrap.engine import Status
+from jupyter_bootstrap import certs, https_probe
+from jupyter_bootstrap.account import Account
+from jupyter_bootstrap.console import Console
+from jupyter_bootstrap.engine import Context, Options
 from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.facts import Facts
 from jupyter_bootstrap.https_probe import ProbeTarget
+from jupyter_bootstrap.paths import Paths
+from jupyter_bootstrap.service import journal as service_journal
+from jupyter_bootstrap.service import systemctl
+from jupyter_bootstrap.settings import Settings
 from jupyter_bootstrap.steps import health
-from tests.support.jupyter_server import free_port
+from tests.support.net import free_port
 
 
 def write_pair(directory: Path, names: list[str]) -> tuple[Path, Path]:
@@ -168,26 +176,27 @@ def test_own_ca_signed_certificate_is_checked_against_the_system_cas(tmp_path: P
 # -- the step --------------------------------------------------------------------------------
 
 
-class FakeContext:
-    """The parts of engine.Context the health step reads."""
-
-    def __init__(self, tmp_path: Path, certfile: Path, port: int) -> None:
-        from jupyter_bootstrap.facts import Facts
-        from jupyter_bootstrap.paths import Paths
-        from jupyter_bootstrap.settings import Settings
-
-        self.settings = Settings(port=port)
-        self.paths = Paths(tmp_path / "home")
-        self.facts = Facts(certfile=certfile, config_file=tmp_path / "jupyter_server_config.py")
+def make_context(tmp_path: Path, certfile: Path, port: int) -> Context:
+    """A real context with just what the health step reads: the port and certificate."""
+    home = tmp_path / "home"
+    return Context(
+        account=Account("nobody", os.getuid(), os.getgid(), home),
+        paths=Paths(home),
+        settings=Settings(port=port),
+        options=Options(),
+        console=Console(quiet=True),
+        facts=Facts(certfile=certfile, config_file=tmp_path / "jupyter_server_config.py"),
+        read_password=lambda: pytest.fail("the health step never reads a password"),
+    )
 
 
 def test_a_just_started_server_is_waited_for(pair: tuple[Path, Path], tmp_path: Path) -> None:
     server = FakeJupyter(*pair)
-    ctx = FakeContext(tmp_path, pair[0], server.port)
-    ctx.facts.service_started_at = time.monotonic()
+    ctx = make_context(tmp_path, pair[0], server.port)
+    ctx.run.service_started_at = time.monotonic()
     threading.Timer(1.0, server.__enter__).start()  # comes up a second later
     try:
-        found = health.HealthStep().check(ctx)  # type: ignore[arg-type]
+        found = health.HealthStep().check(ctx)
     finally:
         time.sleep(0.1)
         server.__exit__()
@@ -195,9 +204,9 @@ def test_a_just_started_server_is_waited_for(pair: tuple[Path, Path], tmp_path: 
 
 
 def test_status_looks_once_and_reports_drift(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    ctx = FakeContext(tmp_path, pair[0], free_port())
+    ctx = make_context(tmp_path, pair[0], free_port())
     started = time.monotonic()
-    found = health.HealthStep().check(ctx)  # type: ignore[arg-type]
+    found = health.HealthStep().check(ctx)
     assert time.monotonic() - started < 5
     assert not found.ok and "nothing listens" in found.summary
 
@@ -206,13 +215,15 @@ def test_failure_shows_the_journal_and_the_likely_cause(
     pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = "OSError: [Errno 98] Address already in use"
-    monkeypatch.setattr(systemd, "is_booted", lambda: True)
-    monkeypatch.setattr(systemd, "journal_tail", lambda unit, lines: f"{unit} {lines}: {journal}")
+    monkeypatch.setattr(systemctl, "is_booted", lambda: True)
+    monkeypatch.setattr(
+        service_journal, "journal_tail", lambda unit, lines: f"{unit} {lines}: {journal}"
+    )
     monkeypatch.setattr(health, "STARTUP_TIMEOUT", 1.0)
     port = free_port()
-    ctx = FakeContext(tmp_path, pair[0], port)
+    ctx = make_context(tmp_path, pair[0], port)
     with pytest.raises(StepFailed) as failure:
-        health.HealthStep().apply(ctx, Status.drift("down", "wait"))  # type: ignore[arg-type]
+        health.HealthStep().apply(ctx, health.HealthPlan(deadline=None))
     expected = f"Jupyter does not work over HTTPS: nothing listens on port {port}"
     assert failure.value.message == expected
     assert failure.value.details == f"jupyter.service 30: {journal}"
@@ -234,6 +245,6 @@ def test_failure_shows_the_journal_and_the_likely_cause(
 def test_likely_causes(
     pair: tuple[Path, Path], tmp_path: Path, kind: str, journal: str, expected: str
 ) -> None:
-    ctx = FakeContext(tmp_path, pair[0], 8888)
+    ctx = make_context(tmp_path, pair[0], 8888)
     result = https_probe.ProbeResult(False, "x", kind)
-    assert expected in health.likely_cause(ctx, result, journal)  # type: ignore[arg-type]
+    assert expected in health.likely_cause(ctx, result, journal)

@@ -4,75 +4,25 @@ writes, which systemctl calls it makes and when it restarts. Real systemd: tests
 from __future__ import annotations
 
 import json
-import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from jupyter_bootstrap import https_probe, service_state, systemd
-from jupyter_bootstrap.https_probe import ProbeResult
-from tests.conftest import invoke
-from tests.support.fake_systemd import FakeSystemd
-from tests.support.jupyter_server import free_port
+from jupyter_bootstrap.service import started, systemctl
+from tests.support.cli import flat, init_on_port, invoke
+from tests.support.fake_systemd import UNIT, FakeSystemd
+from tests.support.report import step_states
 from tests.support.require import skip_or_fail
-
-PASSWORD = "correct horse battery"
-UNIT = "jupyter.service"
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> FakeSystemd:
-    installed = FakeSystemd.install(tmp_path, monkeypatch)
-    # No server really starts: the health probe answers for it.
-    monkeypatch.setattr(
-        https_probe, "probe", lambda target: ProbeResult(True, f"{target.url} answers")
-    )
-    return installed
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-def init(prefix: Path, port: int, *extra: str, code: int = 0) -> str:
-    result = invoke(
-        "init",
-        "--prefix",
-        str(prefix),
-        "--port",
-        str(port),
-        "--password-stdin",
-        *extra,
-        input=PASSWORD + "\n",
-    )
-    assert result.exit_code == code, result.output
-    return result.output
-
-
-def flat(output: str) -> str:
-    """The output with line wrapping undone, for phrase checks."""
-    return " ".join(output.split())
-
-
-def states(output: str) -> dict[str, str]:
-    """{step: state} from the report lines."""
-    found = {}
-    for line in output.splitlines():
-        match = re.match(r"^  (\w+)\s+(ok|changed|drift|skipped|FAILED)\s", line)
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
 
 
 def test_first_run_installs_enables_and_starts(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
-    output = init(jupyter_prefix, port)
-    assert states(output)["service"] == "changed"
-    assert states(output)["health"] == "ok"
+    output = init_on_port(jupyter_prefix, port)
+    assert step_states(output)["service"] == "changed"
+    assert step_states(output)["health"] == "ok"
     unit = fake.unit_dir / UNIT
     assert unit.stat().st_mode & 0o777 == 0o644
     text = unit.read_text()
@@ -87,12 +37,12 @@ def test_first_run_installs_enables_and_starts(
 
 
 def test_second_run_touches_nothing(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     unit = fake.unit_dir / UNIT
     before = (unit.read_bytes(), unit.stat().st_mtime_ns, fake.unit()["pid"])
     fake.clear_calls()
-    output = init(jupyter_prefix, port)
-    assert set(states(output).values()) == {"ok"}, output
+    output = init_on_port(jupyter_prefix, port)
+    assert set(step_states(output).values()) == {"ok"}, output
     assert "running for" in flat(output) and f"pid {before[2]}" in flat(output)
     assert fake.changes() == []
     assert (unit.read_bytes(), unit.stat().st_mtime_ns, fake.unit()["pid"]) == before
@@ -101,10 +51,10 @@ def test_second_run_touches_nothing(fake: FakeSystemd, jupyter_prefix: Path, por
 def test_a_new_certificate_restarts_once_without_reload(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     (home / "certs" / "mycert.pem").unlink()
     fake.clear_calls()
-    output = init(jupyter_prefix, port)
+    output = init_on_port(jupyter_prefix, port)
     assert "restarted it (new certificate)" in flat(output)
     assert fake.changes() == [["restart", UNIT]]
 
@@ -114,14 +64,14 @@ def test_a_change_made_by_an_earlier_failed_run_still_restarts(
 ) -> None:
     """A run that renewed the certificate and died before restarting: the fingerprint in
     state.json (not this run's restart requests) tells the next run."""
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     certfile = home / "certs" / "mycert.pem"
     certfile.write_bytes(certfile.read_bytes() + b"\n")  # as if rewritten, server not told
     status = invoke("status")
     assert status.exit_code == 3
     assert "needs a restart" in flat(status.output)
     fake.clear_calls()
-    output = init(jupyter_prefix, port)
+    output = init_on_port(jupyter_prefix, port)
     assert "changed since the server started" in flat(output)
     assert fake.changes() == [["restart", UNIT]]
 
@@ -129,22 +79,22 @@ def test_a_change_made_by_an_earlier_failed_run_still_restarts(
 def test_a_lost_state_file_restarts_once(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     (home / ".local/state/jupyter-bootstrap/state.json").unlink()
     fake.clear_calls()
-    assert "no record of what the running server" in flat(init(jupyter_prefix, port))
+    assert "no record of what the running server" in flat(init_on_port(jupyter_prefix, port))
     assert fake.changes() == [["restart", UNIT]]
     fake.clear_calls()
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     assert fake.changes() == []
 
 
 def test_another_app_rewrites_the_unit_reloads_and_restarts(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     fake.clear_calls()
-    output = init(jupyter_prefix, port, "--app", "lab")
+    output = init_on_port(jupyter_prefix, port, "--app", "lab")
     assert '"lab"' in (fake.unit_dir / UNIT).read_text()
     assert "updated" in flat(output)
     assert fake.changes() == [["daemon-reload"], ["restart", UNIT]]
@@ -153,24 +103,24 @@ def test_another_app_rewrites_the_unit_reloads_and_restarts(
 def test_stopped_and_disabled_is_drift_and_repaired(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     fake.set_unit(enabled=False, active=False)
     status = invoke("status")
     assert status.exit_code == 3, status.output
     assert "jupyter.service is not enabled (disabled)" in flat(status.output)
     assert "jupyter.service is not running (inactive (dead))" in flat(status.output)
     fake.clear_calls()
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     assert fake.changes() == [["enable", "--quiet", UNIT], ["start", UNIT]]
 
 
 def test_a_crash_looping_service_is_restarted(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     fake.set_unit(state="activating", sub="auto-restart")
     fake.clear_calls()
-    output = init(jupyter_prefix, port)
+    output = init_on_port(jupyter_prefix, port)
     assert "restarted it (it was activating (auto-restart))" in flat(output)
     assert fake.changes() == [["restart", UNIT]]
 
@@ -180,7 +130,7 @@ def test_a_unit_that_is_not_ours_is_never_overwritten(
 ) -> None:
     foreign = fake.unit_dir / UNIT
     foreign.write_text("[Service]\nExecStart=/usr/bin/something-else\n")
-    output = init(jupyter_prefix, port, code=2)
+    output = init_on_port(jupyter_prefix, port, code=2)
     assert "was not written by jupyter-bootstrap" in flat(output)
     assert "--service-name" in flat(output)
     assert foreign.read_text() == "[Service]\nExecStart=/usr/bin/something-else\n"
@@ -192,13 +142,13 @@ def test_a_unit_of_that_name_elsewhere_is_not_hidden(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
     fake.set_unit(loaded=True, fragment="/lib/systemd/system/jupyter.service")
-    output = init(jupyter_prefix, port, code=2)
+    output = init_on_port(jupyter_prefix, port, code=2)
     assert "/lib/systemd/system/jupyter.service exists" in flat(output)
     assert not (fake.unit_dir / UNIT).exists()
 
 
 def test_service_name_chooses_the_unit(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> None:
-    init(jupyter_prefix, port, "--service-name", "jupyter-https")
+    init_on_port(jupyter_prefix, port, "--service-name", "jupyter-https")
     assert (fake.unit_dir / "jupyter-https.service").exists()
     assert ["start", "jupyter-https.service"] in fake.changes()
 
@@ -214,7 +164,7 @@ def listener(port: int) -> Iterator[socket.socket]:
 def test_a_busy_port_names_the_holder_before_starting(
     fake: FakeSystemd, jupyter_prefix: Path, port: int, listener: socket.socket
 ) -> None:
-    output = init(jupyter_prefix, port, code=1)
+    output = init_on_port(jupyter_prefix, port, code=1)
     assert f"port {port} is already in use by process" in flat(output)
     assert "python" in flat(output)  # this test process holds it
     assert "--port" in flat(output)
@@ -224,14 +174,14 @@ def test_a_busy_port_names_the_holder_before_starting(
 def test_a_service_that_dies_at_once_shows_its_journal(
     fake: FakeSystemd, monkeypatch: pytest.MonkeyPatch, jupyter_prefix: Path, port: int
 ) -> None:
-    real_start = systemd.start
+    real_start = systemctl.start
 
     def start_and_crash(unit: str) -> None:
         real_start(unit)
         fake.set_unit(unit, state="activating", sub="auto-restart")
 
-    monkeypatch.setattr(systemd, "start", start_and_crash)
-    output = init(jupyter_prefix, port, code=1)
+    monkeypatch.setattr(systemctl, "start", start_and_crash)
+    output = init_on_port(jupyter_prefix, port, code=1)
     assert "did not stay up (activating (auto-restart))" in flat(output)
     assert "| Nov 26 12:00:01 host jupyter[42]: OSError: [Errno 98]" in flat(output)
 
@@ -239,7 +189,7 @@ def test_a_service_that_dies_at_once_shows_its_journal(
 def test_no_service_never_calls_systemctl(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    output = init(jupyter_prefix, port, "--no-service")
+    output = init_on_port(jupyter_prefix, port, "--no-service")
     assert "not managed (--no-service)" in flat(output)
     assert "--config=" in flat(output)  # the command to start it by hand
     assert fake.calls() == []
@@ -249,9 +199,9 @@ def test_no_service_never_calls_systemctl(
 def test_skip_leaves_service_and_health_out(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    output = init(jupyter_prefix, port, "--skip", "service", "--skip", "health")
-    assert states(output)["service"] == "skipped"
-    assert states(output)["health"] == "skipped"
+    output = init_on_port(jupyter_prefix, port, "--skip", "service", "--skip", "health")
+    assert step_states(output)["service"] == "skipped"
+    assert step_states(output)["health"] == "skipped"
     assert fake.calls() == []
 
 
@@ -260,8 +210,8 @@ def test_without_systemd_one_line_and_the_command_to_run(
 ) -> None:
     """This host has no systemd as PID 1: the real detection, nothing faked but the marker
     path (so the test also holds on a systemd machine)."""
-    monkeypatch.setattr(systemd, "BOOTED_MARKER", tmp_path / "no-such-dir")
-    output = init(jupyter_prefix, port, code=2)
+    monkeypatch.setattr(systemctl, "BOOTED_MARKER", tmp_path / "no-such-dir")
+    output = init_on_port(jupyter_prefix, port, code=2)
     assert "error: service: systemd is not running on this machine" in flat(output)
     assert "jupyter-bootstrap init --no-service" in flat(output)
     config = home / ".jupyter" / "jupyter_server_config.py"
@@ -287,34 +237,32 @@ def test_fingerprint_covers_unit_and_every_file(tmp_path: Path) -> None:
     files = [tmp_path / name for name in ("cert", "key", "config")]
     for path in files:
         path.write_text(path.name)
-    base = service_state.fingerprint("unit", files)
-    assert service_state.fingerprint("unit", files) == base
-    assert service_state.fingerprint("unit2", files) != base
+    base = started.fingerprint("unit", files)
+    assert started.fingerprint("unit", files) == base
+    assert started.fingerprint("unit2", files) != base
     for path in files:
         path.write_text("changed")
-        assert service_state.fingerprint("unit", files) != base
+        assert started.fingerprint("unit", files) != base
         path.write_text(path.name)
     files[1].unlink()
-    assert service_state.fingerprint("unit", files) != base
+    assert started.fingerprint("unit", files) != base
 
 
 def test_state_file_keeps_other_keys(tmp_path: Path) -> None:
     state = tmp_path / "state" / "state.json"
     state.parent.mkdir()
     state.write_text(json.dumps({"conda": {"installed": True}}))
-    service_state.record(state, UNIT, "abc")
-    assert service_state.recorded(state, UNIT) == "abc"
+    started.record(state, UNIT, "abc")
+    assert started.recorded(state, UNIT) == "abc"
     assert json.loads(state.read_text())["conda"] == {"installed": True}
-    assert service_state.forget(state, UNIT)
-    assert service_state.recorded(state, UNIT) is None
     state.write_text("{not json")
-    assert service_state.recorded(state, UNIT) is None  # damaged: "no record", not a crash
+    assert started.recorded(state, UNIT) is None  # damaged: "no record", not a crash
 
 
 def test_status_without_systemd_is_drift_not_an_error(
     home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(systemd, "BOOTED_MARKER", tmp_path / "no-such-dir")
+    monkeypatch.setattr(systemctl, "BOOTED_MARKER", tmp_path / "no-such-dir")
     status = invoke("status")
     assert status.exit_code == 3, status.output
     assert "systemd is not running on this machine" in flat(status.output)
@@ -333,7 +281,7 @@ def test_a_prefix_systemd_cannot_run_is_refused_before_any_change(
     (odd / "lib").symlink_to(jupyter_prefix / "lib")
     for name in ("python", "jupyter"):
         (odd / "bin" / name).symlink_to(jupyter_prefix / "bin" / name)
-    output = init(odd, port, code=2)
+    output = init_on_port(odd, port, code=2)
     assert "cannot go into a systemd unit" in flat(output)
     assert "--no-service" in flat(output)
     assert not (home / ".config" / "jupyter-bootstrap").exists()
@@ -343,8 +291,8 @@ def test_a_prefix_systemd_cannot_run_is_refused_before_any_change(
 def test_no_service_later_warns_about_the_unit_left_running(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    init(jupyter_prefix, port)
+    init_on_port(jupyter_prefix, port)
     fake.clear_calls()
-    output = init(jupyter_prefix, port, "--no-service")
+    output = init_on_port(jupyter_prefix, port, "--no-service")
     assert "is still installed; `jupyter-bootstrap uninstall` removes it" in flat(output)
     assert fake.changes() == []

@@ -3,17 +3,14 @@ is missing; the user's lines, and a block for another conda, are left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from jupyter_bootstrap.steps.shell import SOURCE_NOTE, activates, conda_block
-from tests.conftest import invoke
-from tests.support.fake_installer import InstallerSite, conda_commands, installer_site
-
-PASSWORD = "correct horse battery"
+from tests.support.cli import init_no_service, invoke, without_spaces
+from tests.support.fake_installer import InstallerSite, conda_commands
+from tests.support.report import step_states
 
 # What `conda init bash` writes (conda 24.x), for a prefix in ubuntu's home.
 REAL_BLOCK = """# >>> conda initialize >>>
@@ -41,28 +38,18 @@ alias ll='ls -alF'
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[InstallerSite]:
-    with installer_site(tmp_path, monkeypatch) as made:
-        made.publish_default("miniforge")
-        yield made
+def miniforge_site(site: InstallerSite) -> InstallerSite:
+    """The loopback publishers, serving Miniforge's default installer and its hash."""
+    site.publish_default("miniforge")
+    return site
 
 
-def init(*args: str) -> Result:
-    return invoke("init", "--no-service", "--password-stdin", *args, input=PASSWORD + "\n")
-
-
-def first_init(site: InstallerSite) -> Path:
+def init_with_miniforge(site: InstallerSite) -> Path:
+    """A first `init` that installs Miniforge from `site`; returns its prefix."""
     prefix = site.prefix("miniforge3")
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 0, result.output
     return prefix
-
-
-def step_state(output: str, step: str) -> str:
-    for line in output.splitlines():
-        if line.startswith(f"  {step} "):
-            return line.split()[1]
-    raise AssertionError(f"no {step} line in:\n{output}")
 
 
 def test_the_block_is_recognised_for_its_own_prefix_only() -> None:
@@ -76,11 +63,11 @@ def test_the_block_is_recognised_for_its_own_prefix_only() -> None:
 
 
 def test_conda_init_adds_its_block_after_the_users_lines_once(
-    site: InstallerSite, home: Path
+    miniforge_site: InstallerSite, home: Path
 ) -> None:
     bashrc = home / ".bashrc"
     bashrc.write_text(UBUNTU_BASHRC)
-    prefix = first_init(site)
+    prefix = init_with_miniforge(miniforge_site)
     text = bashrc.read_text()
     assert text.startswith(UBUNTU_BASHRC)
     block = conda_block(text)
@@ -88,51 +75,55 @@ def test_conda_init_adds_its_block_after_the_users_lines_once(
 
     again = invoke("init")
     assert again.exit_code == 0, again.output
-    assert step_state(again.output, "shell") == "ok"
+    assert step_states(again.output)["shell"] == "ok", again.output
     assert "source ~/.bashrc" not in again.output  # nothing changed: nothing to source
     assert bashrc.read_text() == text
     assert [c["command"] for c in conda_commands(prefix)].count("init") == 1
 
 
-def test_the_summary_says_to_source_bashrc_when_it_changed(site: InstallerSite) -> None:
-    result = init("--distribution", "miniforge", "--prefix", str(site.prefix("miniforge3")))
+def test_the_summary_says_to_source_bashrc_when_it_changed(miniforge_site: InstallerSite) -> None:
+    result = init_no_service(
+        "--distribution", "miniforge", "--prefix", str(miniforge_site.prefix("miniforge3"))
+    )
     assert result.exit_code == 0, result.output
-    assert step_state(result.output, "shell") == "changed"
-    assert "".join(SOURCE_NOTE.split()) in "".join(result.output.split())
+    assert step_states(result.output)["shell"] == "changed", result.output
+    assert without_spaces(SOURCE_NOTE) in without_spaces(result.output)
 
 
-def test_a_removed_block_is_drift_and_is_put_back(site: InstallerSite, home: Path) -> None:
-    prefix = first_init(site)
+def test_a_removed_block_is_drift_and_is_put_back(
+    miniforge_site: InstallerSite, home: Path
+) -> None:
+    prefix = init_with_miniforge(miniforge_site)
     bashrc = home / ".bashrc"
     bashrc.write_text(UBUNTU_BASHRC)
     status = invoke("status")
     assert status.exit_code == 3
-    assert "noconda initialize block".replace(" ", "") in "".join(status.output.split())
+    assert without_spaces("no conda initialize block") in without_spaces(status.output)
     repair = invoke("init")
     assert repair.exit_code == 0, repair.output
-    assert step_state(repair.output, "shell") == "changed"
+    assert step_states(repair.output)["shell"] == "changed", repair.output
     block = conda_block(bashrc.read_text())
     assert block is not None and activates(block, prefix)
     assert invoke("status").exit_code == 0
 
 
-def test_a_block_for_another_conda_is_left_alone(site: InstallerSite, home: Path) -> None:
+def test_a_block_for_another_conda_is_left_alone(miniforge_site: InstallerSite, home: Path) -> None:
     bashrc = home / ".bashrc"
     bashrc.write_text(UBUNTU_BASHRC + REAL_BLOCK + "\n")
-    prefix = site.prefix("miniforge3")
-    result = init("--distribution", "miniforge", "--prefix", str(prefix))
+    prefix = miniforge_site.prefix("miniforge3")
+    result = init_no_service("--distribution", "miniforge", "--prefix", str(prefix))
     assert result.exit_code == 0, result.output
-    assert step_state(result.output, "shell") == "ok"
+    assert step_states(result.output)["shell"] == "ok", result.output
     wanted = f"activates /home/ubuntu/anaconda3, not {prefix} (left as it is"
-    assert "".join(wanted.split()) in "".join(result.output.split())
+    assert without_spaces(wanted) in without_spaces(result.output)
     assert bashrc.read_text() == UBUNTU_BASHRC + REAL_BLOCK + "\n"
     assert "init" not in [c["command"] for c in conda_commands(prefix)]
 
 
 def test_a_prefix_that_is_not_conda_leaves_bashrc_alone(home: Path, jupyter_prefix: Path) -> None:
-    result = init("--prefix", str(jupyter_prefix))
+    result = init_no_service("--prefix", str(jupyter_prefix))
     assert result.exit_code == 0, result.output
-    assert step_state(result.output, "conda") == "ok"
-    assert step_state(result.output, "shell") == "ok"
+    assert step_states(result.output)["conda"] == "ok", result.output
+    assert step_states(result.output)["shell"] == "ok", result.output
     assert "not a conda install" in result.output
     assert not (home / ".bashrc").exists()

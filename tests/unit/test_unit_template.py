@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_bootstrap import service_unit
-from jupyter_bootstrap.service_unit import UnitValues
+from jupyter_bootstrap.service import unit as units
+from jupyter_bootstrap.service.unit import UnitValues
 from tests.support.require import skip_or_fail
 
 JUPYTER = Path(sys.prefix) / "bin" / "jupyter"
@@ -24,7 +24,7 @@ def values(tmp_path: Path, **changes: object) -> UnitValues:
     notebooks.mkdir(exist_ok=True)
     fields: dict[str, object] = {
         "user": pwd.getpwuid(os.getuid()).pw_name,
-        "group": service_unit.group_name(os.getgid()),
+        "group": units.group_name(os.getgid()),
         "notebook_dir": notebooks,
         "jupyter_bin": JUPYTER,
         "app": "notebook",
@@ -44,9 +44,9 @@ def directives(text: str) -> dict[str, str]:
 
 
 def test_the_unit_says_what_the_issue_asks(tmp_path: Path) -> None:
-    text = service_unit.render(values(tmp_path))
-    assert text.splitlines()[0] == service_unit.MARKER
-    assert service_unit.is_ours(text)
+    text = units.render(values(tmp_path))
+    assert text.splitlines()[0] == units.MARKER
+    assert units.is_ours(text)
     unit = directives(text)
     assert unit["Description"].endswith("set up by jupyter-bootstrap")
     assert unit["After"] == unit["Wants"] == "network-online.target"
@@ -68,18 +68,18 @@ def test_the_unit_says_what_the_issue_asks(tmp_path: Path) -> None:
 
 
 def test_lab_runs_jupyter_lab(tmp_path: Path) -> None:
-    text = service_unit.render(values(tmp_path, app="lab"))
+    text = units.render(values(tmp_path, app="lab"))
     assert directives(text)["ExecStart"].startswith(f'"{JUPYTER}" "lab" ')
     assert "JupyterLab" in directives(text)["Description"]
 
 
 def test_rendering_is_byte_identical(tmp_path: Path) -> None:
-    assert service_unit.render(values(tmp_path)) == service_unit.render(values(tmp_path))
+    assert units.render(values(tmp_path)) == units.render(values(tmp_path))
 
 
 def test_a_unit_without_the_marker_is_not_ours() -> None:
-    assert not service_unit.is_ours("[Service]\nExecStart=/usr/bin/jupyter notebook\n")
-    assert not service_unit.is_ours("")
+    assert not units.is_ours("[Service]\nExecStart=/usr/bin/jupyter notebook\n")
+    assert not units.is_ours("")
 
 
 @pytest.mark.parametrize(
@@ -93,17 +93,17 @@ def test_a_unit_without_the_marker_is_not_ours() -> None:
 )
 def test_a_newline_cannot_add_a_directive(tmp_path: Path, field: str, value: object) -> None:
     with pytest.raises(ValueError, match="control characters"):
-        service_unit.render(values(tmp_path, **{field: value}))
+        units.render(values(tmp_path, **{field: value}))
 
 
 @pytest.mark.parametrize("bad", ['/opt/"q"/bin/jupyter', "/opt/a\\b/bin/jupyter", "/opt/$x/j"])
 def test_a_program_path_systemd_cannot_run_is_refused(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError, match="systemd cannot run a program"):
-        service_unit.render(values(tmp_path, jupyter_bin=Path(bad)))
+        units.render(values(tmp_path, jupyter_bin=Path(bad)))
 
 
 def test_specifiers_and_quotes_are_escaped(tmp_path: Path) -> None:
-    text = service_unit.render(
+    text = units.render(
         values(
             tmp_path,
             notebook_dir=Path("/srv/100% notes"),
@@ -140,7 +140,7 @@ def assert_verified(tmp_path: Path, text: str) -> None:
 
 
 def test_systemd_analyze_verify_accepts_the_rendered_unit(tmp_path: Path) -> None:
-    assert_verified(tmp_path, service_unit.render(values(tmp_path)))
+    assert_verified(tmp_path, units.render(values(tmp_path)))
 
 
 def test_systemd_analyze_verify_accepts_awkward_paths(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_systemd_analyze_verify_accepts_awkward_paths(tmp_path: Path) -> None:
     (prefix / "bin" / "jupyter").symlink_to(JUPYTER)
     notebooks = tmp_path / 'notes "$HOME" 50% \\x'
     notebooks.mkdir()
-    text = service_unit.render(
+    text = units.render(
         values(
             tmp_path,
             jupyter_bin=prefix / "bin" / "jupyter",
