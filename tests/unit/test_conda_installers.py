@@ -27,7 +27,8 @@ def test_default_anaconda_on_x86_64_is_pinned_to_the_published_hash() -> None:
     assert installer.url == (
         "https://repo.anaconda.com/archive/Anaconda3-2024.10-1-Linux-x86_64.sh"
     )
-    pinned = "3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8"  # as Anaconda's archive index lists it
+    # Anaconda's published hash for that file.
+    pinned = "3ba0a298155c32fbfd80cbc238298560bf69a2df511783054adfc151b76d80d8"
     assert installer.sha256 == pinned
     assert installer.hash_url is None
     assert ci.find_sha256(installer, no_network) == installer.sha256
