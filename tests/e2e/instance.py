@@ -177,10 +177,9 @@ mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
 # Mounted inside the cgroup namespace, so its root is the cgroup made for this boot.
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 mount -t tmpfs -o mode=0755,nosuid,size=16m dev "$root/dev"
-for n in null zero full random urandom tty; do
-    : > "$root/dev/$n"
-    mount --bind "/dev/$n" "$root/dev/$n"
-done
+# Fresh nodes, never the host's: a chmod or chown inside would reach a bound host node.
+node() { mknod -m 0666 "$root/dev/$1" c "$2" "$3"; }
+node null 1 3; node zero 1 5; node full 1 7; node random 1 8; node urandom 1 9; node tty 5 0
 mkdir -p "$root/dev/pts" "$root/dev/shm" "$root/dev/mqueue"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,25 @@ def test_python3_is_there_but_venv_is_not(machine: SystemdInstance) -> None:
     result = machine.run("python3 -m venv /tmp/v", user=LOGIN_USER, check=False)
     assert result.returncode != 0
     assert "ensurepip" in result.stdout + result.stderr
+
+
+def test_device_nodes_are_the_instances_own(machine: SystemdInstance) -> None:
+    """A chmod inside must never reach the host's node (a bound /dev/null once became
+    0620 root:tty on the host)."""
+    host_modes = {n: os.stat(f"/dev/{n}").st_mode for n in ("null", "zero", "urandom", "tty")}
+    listing = machine.run("stat -c '%n %F %t:%T %a' /dev/null /dev/zero /dev/urandom /dev/tty")
+    assert listing.stdout.split("\n")[:4] == [
+        "/dev/null character special file 1:3 666",
+        "/dev/zero character special file 1:5 666",
+        "/dev/urandom character special file 1:9 666",
+        "/dev/tty character special file 5:0 666",
+    ]
+    machine.run("chmod 0600 /dev/null /dev/zero /dev/urandom /dev/tty")
+    try:
+        assert {n: os.stat(f"/dev/{n}").st_mode for n in host_modes} == host_modes
+    finally:
+        machine.run("chmod 0666 /dev/null /dev/zero /dev/urandom /dev/tty")
+    assert machine.run("echo x > /dev/null && echo ok", user=LOGIN_USER).stdout.strip() == "ok"
 
 
 def test_command_errors_carry_the_output(machine: SystemdInstance) -> None:
