@@ -81,6 +81,38 @@ class BootstrapGroup(click.Group):
             details = getattr(getattr(error, "cause", error), "details", None)
             _report(error.message, error.hint, details, self.debug)
             sys.exit(error.exit_code)
+        except OSError as error:
+            # What no step foresaw (a full disk, a permission somewhere unexpected): one
+            # error line with the path and the system's words, the traceback in the log.
+            import errno
+
+            from jupyter_bootstrap.errors import EXIT_STEP_FAILED
+            from jupyter_bootstrap.run import log, log_path
+
+            if log_path() is not None:  # else logging's last resort would print it here
+                log.error("unexpected error", exc_info=True)
+            names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+            where = " -> ".join(names)
+            text = error.strerror or str(error) or type(error).__name__
+            message = text[:1].lower() + text[1:] + (f": {where}" if where else "")
+            which = where or "the file it names"
+            hints = {
+                errno.ENOSPC: "free some disk space (`df -h` shows which file system is full), "
+                "then run the command again",
+                errno.EDQUOT: "free some space within your disk quota, then run the command again",
+                errno.EACCES: f"check the owner and mode of {which} (`ls -ld {which}`): it "
+                "should belong to you; then run the command again",
+                errno.EROFS: "that file system is mounted read-only; remount it read-write or "
+                "choose another location, then run the command again",
+            }
+            hints[errno.EPERM] = hints[errno.EACCES]
+            hint = hints.get(
+                error.errno or 0,
+                "fix the cause named above, then run the command again (--debug shows where "
+                "it happened)",
+            )
+            _report(message, hint, None, self.debug)
+            sys.exit(EXIT_STEP_FAILED)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -177,6 +209,11 @@ def _run_options(func: Decorated) -> Decorated:
             help="When running as root (cloud-init): the user to set Jupyter up for.",
         ),
         click.option("--force-os", is_flag=True, help="Try on an unsupported OS anyway."),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Take over the service even though another login user's init wrote it.",
+        ),
         click.option(
             "--skip",
             multiple=True,
@@ -387,6 +424,7 @@ def init(**values: Any) -> None:
         force_os=values["force_os"],
         skip=frozenset(values["skip"]),
         keep_installer=values["keep_installer"],
+        force=values["force"],
     )
     run_init(_build_context(values["user"], _overrides(values), options))
 

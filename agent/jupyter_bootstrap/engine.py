@@ -89,6 +89,8 @@ class Options:
     force_os: bool = False
     skip: frozenset[str] = frozenset()
     keep_installer: bool = False
+    # Take over a unit of ours that another login user's init wrote.
+    force: bool = False
     # Whether questions may be asked on a terminal (a prompt never waits on a pipe).
     interactive: bool = False
 
@@ -192,8 +194,10 @@ class Step(Protocol[PlanT]):
 
 @runtime_checkable
 class RefusesEarly(Protocol):
-    """A step whose plan can be known to fail before anything is written (no systemd, sudo
-    that wants a password nobody can type): it raises that error in the preflight."""
+    """A step that can tell before anything is written that the run would fail (no systemd,
+    sudo that wants a password nobody can type, a port someone else holds): it raises that
+    error in the preflight. `plan` is its check's plan, None when the check found it right
+    (a new setting elsewhere may still be bound to fail here)."""
 
     def refuse_early(self, ctx: Context, plan: Any) -> None: ...
 
@@ -312,18 +316,18 @@ def preflight(
     report = converge(quiet, steps, apply=False, prerequisites=prerequisites, command=command)
     # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
     ctx.facts.public = quiet.facts.public
-    plans = [
+    checked = [
         (step, outcome.found.plan)
         for step in steps
         if (outcome := report.find(step.name)) is not None
-        and outcome.state == "drift"
         and outcome.found is not None
+        and step.name not in prerequisites
     ]
-    for step, plan in plans:
+    for step, plan in checked:
         if isinstance(step, RefusesEarly):
             _named(step, step.refuse_early, ctx, plan)
-    for step, plan in plans:
-        if isinstance(step, AsksFirst):
+    for step, plan in checked:
+        if plan is not None and isinstance(step, AsksFirst):
             _named(step, step.ask_first, ctx, plan)
     return report
 

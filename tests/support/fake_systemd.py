@@ -44,6 +44,17 @@ def save():
     state_path.write_text(json.dumps(data))
 
 
+def file_text(path):
+    return path.read_text() if path.exists() else None
+
+
+def user_line(text):
+    for line in (text or "").splitlines():
+        if line.startswith("User="):
+            return line[5:]
+    return ""
+
+
 command = args[0]
 if command == "show":
     name = args[1]
@@ -58,6 +69,11 @@ if command == "show":
         "MainPID": str(u["pid"] if u["active"] else 0),
         "ActiveEnterTimestampMonotonic": str(int(u["since"] * 1e6) if u["active"] else 0),
         "FragmentPath": u.get("fragment") or (str(path) if path.exists() else ""),
+        # As loaded at the last daemon-reload (or, never reloaded, as on disk).
+        "User": user_line(u.get("loaded_text", file_text(path))),
+        "NeedDaemonReload": "yes"
+        if "loaded_text" in u and u["loaded_text"] != file_text(path)
+        else "no",
     }
     wanted = [args[i + 1] for i, a in enumerate(args) if a == "-p"]
     for key in wanted:
@@ -68,6 +84,9 @@ if command == "is-enabled":
     print("enabled" if unit(args[1])["enabled"] else "disabled")
     save()
     sys.exit(0 if unit(args[1])["enabled"] else 1)
+if command == "daemon-reload":
+    for entry in unit_dir.iterdir():
+        unit(entry.name)["loaded_text"] = entry.read_text()
 names = [a for a in args[1:] if not a.startswith("-")]
 if command in data.get("fail", []):
     print(f"Job for {names[0]} failed.", file=sys.stderr)

@@ -4,6 +4,7 @@ whether the running server must restart (a restart kills every kernel)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 from typing import Optional
@@ -15,6 +16,7 @@ from jupyter_bootstrap.certs import CertificateInfo
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
 from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.service.process import Process
 from jupyter_bootstrap.service.systemctl import UnitState
 from jupyter_bootstrap.steps import certificate, conda, config, password, service
 from tests.support.stock_instance import STOCK_UNIT_VALUES
@@ -319,3 +321,83 @@ def test_password_decision(
     assert (plan.source if plan else None) == expected
     if plan is not None:
         assert plan.restart_reason is None  # the new hash reaches Jupyter through the config
+
+
+# -- service: what systemd really runs ------------------------------------------------------
+
+OURS = ("/home/ubuntu/anaconda3/bin/python", "/home/ubuntu/anaconda3/bin/jupyter-notebook")
+CONFIG_ARG = f"--config={STOCK_UNIT_VALUES.config_file}"
+
+
+def main_process(argv: tuple[str, ...], uid: int = 1000, cgroup: str = "") -> Process:
+    return Process(4242, argv, uid, cgroup or f"/system.slice/{WANT.unit}")
+
+
+RUNNING_TABLE = [
+    pytest.param(unit_state(), None, [], id="ours, as systemd loaded it: nothing"),
+    pytest.param(unit_state(), main_process((*OURS, CONFIG_ARG)), [], id="ours, after exec"),
+    pytest.param(
+        unit_state(),
+        main_process((OURS[0], "/home/ubuntu/anaconda3/bin/jupyter", "notebook", CONFIG_ARG)),
+        [],
+        id="ours, before exec",
+    ),
+    pytest.param(
+        unit_state(),
+        main_process((*OURS, CONFIG_ARG, "--ServerApp.port=9999")),
+        [f"the running server was started with {CONFIG_ARG} --ServerApp.port=9999"],
+        id="edited and restarted by hand",
+    ),
+    pytest.param(
+        unit_state(),
+        main_process((*OURS, CONFIG_ARG), uid=1001),
+        ["the running server runs as uid 1001"],
+        id="started for someone else",
+    ),
+    pytest.param(
+        unit_state(),
+        main_process(("/usr/bin/sleep", "100"), cgroup="/user.slice/session-1.scope"),
+        [],
+        id="a pid outside the unit tells nothing",
+    ),
+    pytest.param(
+        dataclasses.replace(unit_state(), user="alice"),
+        None,
+        ["systemd runs it as alice, not ubuntu"],
+        id="loaded for another user",
+    ),
+    pytest.param(
+        dataclasses.replace(unit_state(), need_daemon_reload=True),
+        None,
+        ["its unit file changed since systemd loaded it"],
+        id="file changed, not reloaded",
+    ),
+    pytest.param(
+        unit_state("inactive", "dead"),
+        main_process((*OURS, "--other")),
+        [],
+        id="nothing runs: nothing to compare",
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "main", "expected"), RUNNING_TABLE)
+def test_what_systemd_runs_is_compared_with_what_we_want(
+    state: UnitState, main: Optional[Process], expected: list[str]
+) -> None:
+    assert service.running_differs(WANT, state, main, 1000) == expected
+
+
+def test_a_stale_load_is_reloaded_and_restarted() -> None:
+    state = dataclasses.replace(unit_state(), need_daemon_reload=True)
+    reasons = service.running_differs(WANT, state, None, 1000)
+    _, plan = service.decide(WANT, UNIT_TEXT, state, reasons)
+    assert plan is not None
+    assert (plan.write_unit, plan.reload, plan.start) == (False, True, "restart")
+
+
+def test_a_unit_edited_by_hand_while_running_is_rewritten_and_restarted() -> None:
+    _, plan = service.decide(WANT, UNIT_TEXT + "# edited\n", unit_state(), [])
+    assert plan is not None
+    assert (plan.write_unit, plan.reload, plan.start) == (True, True, "restart")
+    assert plan.reasons == (service.UNIT_EDITED,)

@@ -3,18 +3,26 @@ writes, which systemctl calls it makes and when it restarts. Real systemd: tests
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import pwd
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from jupyter_bootstrap.service import started, systemctl
+from jupyter_bootstrap.service import port_owner, started, systemctl
+from jupyter_bootstrap.service import unit as units
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.fake_systemd import UNIT, FakeSystemd
 from tests.support.report import step_states
 from tests.support.require import skip_or_fail
+from tests.support.stock_instance import STOCK_UNIT_VALUES
+from tests.support.tree import snapshot
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_first_run_installs_enables_and_starts(
@@ -138,6 +146,34 @@ def test_a_unit_that_is_not_ours_is_never_overwritten(
     assert not (home / ".config" / "jupyter-bootstrap" / "settings.json").exists()
 
 
+def test_another_login_users_unit_is_not_taken_over_silently(
+    fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
+) -> None:
+    theirs = units.render(dataclasses.replace(STOCK_UNIT_VALUES, user="alice", group="alice"))
+    (fake.unit_dir / UNIT).write_text(theirs)
+    output = init_on_port(jupyter_prefix, port, code=2)
+    assert "runs Jupyter for alice" in flat(output)
+    assert "--service-name jupyter-" in flat(output) and "--force" in flat(output)
+    assert (fake.unit_dir / UNIT).read_text() == theirs
+    assert fake.changes() == []
+    assert snapshot(home) == {}
+
+    init_on_port(jupyter_prefix, port, "--force")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert units.user_of((fake.unit_dir / UNIT).read_text()) == me
+    assert fake.unit()["active"]
+
+
+def test_a_port_below_1024_is_granted_to_jupyter_alone(
+    fake: FakeSystemd, jupyter_prefix: Path
+) -> None:
+    low = next(p for p in range(980, 1024) if not port_owner.listening_inodes(p))
+    init_on_port(jupyter_prefix, low)
+    unit = (fake.unit_dir / UNIT).read_text()
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit
+    assert "AmbientCapabilities" not in (REPO / "systemd" / "jupyter.service.example").read_text()
+
+
 def test_a_unit_of_that_name_elsewhere_is_not_hidden(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
@@ -161,14 +197,16 @@ def listener(port: int) -> Iterator[socket.socket]:
         yield sock
 
 
-def test_a_busy_port_names_the_holder_before_starting(
-    fake: FakeSystemd, jupyter_prefix: Path, port: int, listener: socket.socket
+def test_a_busy_port_is_refused_before_anything_changes(
+    fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int, listener: socket.socket
 ) -> None:
-    output = init_on_port(jupyter_prefix, port, code=1)
+    output = init_on_port(jupyter_prefix, port, code=2)
     assert f"port {port} is already in use by process" in flat(output)
+    assert "nothing was changed" in flat(output)
     assert "python" in flat(output)  # this test process holds it
     assert "--port" in flat(output)
-    assert ["start", UNIT] not in fake.changes()
+    assert fake.changes() == []
+    assert snapshot(home) == {}  # no settings naming the busy port, no config
 
 
 def test_a_service_that_dies_at_once_shows_its_journal(

@@ -22,6 +22,8 @@ SHOWN_PROPERTIES = (
     "MainPID",
     "ActiveEnterTimestampMonotonic",
     "FragmentPath",
+    "User",
+    "NeedDaemonReload",
 )
 
 
@@ -55,6 +57,10 @@ class UnitState:
     main_pid: Optional[int]
     active_since_monotonic: Optional[float]
     fragment_path: str  # the unit file systemd loaded it from ("" when none)
+    # The User= of the unit as loaded (not as on disk): whom a start runs it as.
+    user: str = ""
+    # The file on disk changed since systemd loaded it: what runs is not what is there.
+    need_daemon_reload: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -113,6 +119,8 @@ def state(unit: str) -> UnitState:
         main_pid=pid or None,
         active_since_monotonic=since / 1e6 if since else None,
         fragment_path=values.get("FragmentPath", ""),
+        user=values.get("User", ""),
+        need_daemon_reload=values.get("NeedDaemonReload") == "yes",
     )
 
 

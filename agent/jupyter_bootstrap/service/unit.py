@@ -33,6 +33,9 @@ class UnitValues:
     jupyter_bin: Path
     app: str  # "notebook" or "lab": the jupyter subcommand
     config_file: Path
+    # A port below 1024 needs CAP_NET_BIND_SERVICE, which the unit then grants to Jupyter
+    # alone (its kernels inherit it: they may bind low ports too, nothing more).
+    privileged_port: bool = False
 
     @property
     def exec_start(self) -> list[str]:
@@ -83,11 +86,20 @@ def render(values: UnitValues) -> str:
         search_path=values.search_path,
         program=values.exec_start[0],
         arguments=values.exec_start[1:],
+        privileged_port=values.privileged_port,
     )
 
 
 def is_ours(text: str) -> bool:
     return any(line.strip() == MARKER for line in text.splitlines()[:5])
+
+
+def user_of(text: str) -> Optional[str]:
+    """The User= of a unit we wrote (our template puts it on a line of its own)."""
+    for line in text.splitlines():
+        if line.startswith("User="):
+            return line[len("User=") :].strip()
+    return None
 
 
 def read(path: Path) -> Optional[str]:

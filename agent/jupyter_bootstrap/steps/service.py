@@ -13,13 +13,15 @@ from jupyter_bootstrap import sudo
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.service import journal as service_journal
-from jupyter_bootstrap.service import port_owner, started, systemctl
+from jupyter_bootstrap.service import port_owner, process, started, systemctl
 from jupyter_bootstrap.service import unit as units
 from jupyter_bootstrap.service.systemctl import UnitState
 
 JOURNAL_LINES = 30
+PRIVILEGED_PORTS = 1024  # below this, binding needs CAP_NET_BIND_SERVICE
 UNKNOWN_START = "no record of what the running server was started with"
 FILES_CHANGED = "the certificate, key, config or unit changed since the server started"
+UNIT_EDITED = "its unit file was changed by someone else since the server started"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class ServicePlan:
     """What to do to the unit: every decision made by the check, none left to apply."""
 
     wanted: Wanted
-    write_unit: bool  # the file is missing or differs: write it, then daemon-reload
+    write_unit: bool  # the file is missing or differs: write it
+    # systemd must re-read the unit: we write it, or the file changed since it was loaded.
+    reload: bool
     enable: bool
     # "start" (nothing runs), "restart" (it runs or is coming up), or None: leave it be.
     start: Optional[str]
@@ -56,6 +60,8 @@ class ServicePlan:
         actions = []
         if self.write_unit:
             actions.append("install the unit")
+        elif self.reload:
+            actions.append("reload it")
         if self.enable:
             actions.append("enable it")
         if self.start:
@@ -96,6 +102,7 @@ def unit_values(ctx: Context) -> units.UnitValues:
         jupyter_bin=jupyter.jupyter_bin if jupyter else ctx.prefix / "bin" / "jupyter",
         app=ctx.settings.app,
         config_file=ctx.facts.config_file or ctx.paths.server_config,
+        privileged_port=ctx.settings.port < PRIVILEGED_PORTS,
     )
 
 
@@ -129,13 +136,54 @@ def no_systemd_error(values: units.UnitValues) -> UserError:
     )
 
 
-def restart_reasons(ctx: Context, want: Wanted) -> list[str]:
-    """Why a running server must be restarted; empty when it runs what we would start."""
+def restart_reasons(
+    ctx: Context, want: Wanted, state: UnitState, main: Optional[process.Process]
+) -> list[str]:
+    """Why a running server must be restarted; empty when it runs what we would start.
+    What systemd and /proc say comes first: our own record of the last start cannot see a
+    unit edited and restarted by hand, or by another user's init."""
     reasons = list(ctx.run.restart_reasons)
+    reasons += running_differs(want, state, main, ctx.account.uid)
     recorded = started.recorded(ctx.paths.state_file, want.unit)
     if recorded != want.fingerprint() and not reasons:
         reasons.append(UNKNOWN_START if recorded is None else FILES_CHANGED)
     return reasons
+
+
+def running_differs(
+    want: Wanted, state: UnitState, main: Optional[process.Process], uid: int
+) -> list[str]:
+    """How what systemd runs differs from the unit we want (empty: it runs ours). `main` is
+    the unit's main process; one outside the unit's cgroup tells nothing and is ignored."""
+    if not state.running_or_restarting:
+        return []
+    differs = []
+    if state.user and state.user != want.values.user:
+        differs.append(f"systemd runs it as {state.user}, not {want.values.user}")
+    if state.need_daemon_reload:
+        differs.append("its unit file changed since systemd loaded it")
+    if main is not None and main.in_unit(want.unit):
+        wanted_arguments = [f"--config={want.values.config_file}"]
+        arguments = jupyter_arguments(main.argv)
+        if arguments is not None and arguments != wanted_arguments:
+            shown = " ".join(arguments) or "no arguments"
+            differs.append(f"the running server was started with {shown}")
+        if main.uid is not None and main.uid != uid:
+            differs.append(f"the running server runs as uid {main.uid}")
+    return differs
+
+
+def jupyter_arguments(argv: tuple[str, ...]) -> Optional[list[str]]:
+    """The options Jupyter was started with, from its command line: `python .../jupyter
+    notebook --config=X` or, once jupyter has exec'd its subcommand, `python
+    .../jupyter-notebook --config=X`. None when the command line is not recognisable."""
+    for index, argument in enumerate(argv):
+        if Path(argument).name.startswith("jupyter"):
+            rest = list(argv[index + 1 :])
+            if rest and rest[0] in ("notebook", "lab"):
+                rest = rest[1:]
+            return rest
+    return None
 
 
 def decide(
@@ -144,7 +192,7 @@ def decide(
     """The whole decision, from facts alone: what is wrong, and the plan that fixes it.
     `text` is the unit file on disk (None: none), `state` what systemd reports, `reasons`
     what would make a running server stale."""
-    problems = []
+    problems: list[str] = []
     if text is None:
         problems.append(f"{want.path} is not installed")
     elif text != want.text:
@@ -159,15 +207,20 @@ def decide(
             start, reasons = "restart", [f"it was {state.describe()}"]
         else:
             start = "start"
-    elif reasons:
+    elif reasons or (text is not None and text != want.text):
+        # A unit file that differs from ours while the server runs: whatever started it, a
+        # restart is the only way to know it runs ours.
+        reasons = reasons or [UNIT_EDITED]
         if text is not None:
             problems.append("needs a restart: " + "; ".join(reasons))
         start = "restart"
     if not problems:
         return problems, None
+    write_unit = text != want.text
     plan = ServicePlan(
         wanted=want,
-        write_unit=text != want.text,
+        write_unit=write_unit,
+        reload=write_unit or state.need_daemon_reload,
         enable=not state.enabled,
         start=start,
         reasons=tuple(reasons) if start == "restart" else (),
@@ -212,7 +265,11 @@ class ServiceStep:
         text = units.read(want.path)
         state = systemctl.state(want.unit)
         units.refuse_foreign(want.path, text, state)
-        problems, plan = decide(want, text, state, restart_reasons(ctx, want))
+        if not ctx.options.force:
+            refuse_other_users_unit(want, text)
+        main = process.read(state.main_pid) if state.main_pid else None
+        reasons = restart_reasons(ctx, want, state, main)
+        problems, plan = decide(want, text, state, reasons)
         if plan is not None:
             return drift("; ".join(problems), plan)
         ctx.run.note(
@@ -221,14 +278,20 @@ class ServiceStep:
         )
         return good(running_summary(want.unit, state))
 
-    def refuse_early(self, ctx: Context, plan: Plan) -> None:
-        """No systemd, or sudo wants a password nobody can type: the error apply would end
-        in, before anything is installed or written."""
+    def refuse_early(self, ctx: Context, plan: Optional[Plan]) -> None:
+        """What would fail later, said before anything is installed or written: no systemd,
+        sudo that wants a password nobody can type, or a port another program holds (so a
+        refused port change leaves settings and config as they were)."""
         if isinstance(plan, NoSystemd):
             raise no_systemd_error(plan.values)
-        error = sudo.unavailable(f"install and start the {plan.wanted.unit} service")
-        if error is not None:
-            raise error
+        if ctx.settings.no_service:
+            return
+        unit = units.unit_name(ctx.settings.service_name)
+        refuse_taken_port(ctx.settings.port, unit)
+        if plan is not None:
+            error = sudo.unavailable(f"install and start the {unit} service")
+            if error is not None:
+                raise error
 
     def apply(self, ctx: Context, plan: Plan) -> str:
         if isinstance(plan, NoSystemd):
@@ -238,9 +301,12 @@ class ServiceStep:
         done = []
         if plan.write_unit:
             units.install(want.path, want.text)
+            done.append(f"{'updated' if plan.installed else 'wrote'} {want.path}")
+        if plan.reload:
             # Only now: a reload makes systemd re-read every unit, and is not needed otherwise.
             systemctl.daemon_reload()
-            done.append(f"{'updated' if plan.installed else 'wrote'} {want.path}")
+            if not plan.write_unit:
+                done.append("reloaded it")
         if plan.enable:
             systemctl.enable(want.unit)
             done.append("enabled it")
@@ -289,18 +355,43 @@ def check_can_start(ctx: Context, want: Wanted) -> None:
     _check_port(ctx.settings.port, want.unit)
 
 
-def _check_port(port: int, unit: str) -> None:
+def port_taken(port: int, unit: str) -> Optional[tuple[str, str]]:
+    """(what holds `port`, what to do), or None when it is free or our unit holds it. A
+    holder we cannot see (another user's process) is never taken for ours."""
     others = [h for h in port_owner.holders(port) if not h.in_unit(unit)]
     if not others:
-        return
+        return None
     holder = others[0]
-    if holder.pid is None and systemctl.state(unit).running_or_restarting:
-        return  # most likely our own server, running as a user whose processes we cannot see
     stop = f"stop it (kill {holder.pid})" if holder.pid else "stop it"
-    raise StepFailed(
+    return (
         f"port {port} is already in use by {holder.describe()}",
-        hint=f"{stop}, or choose another port: `jupyter-bootstrap init --port {port + 1}`",
+        f"{stop}, or choose another port: `jupyter-bootstrap init --port {port + 1}`",
     )
+
+
+def refuse_taken_port(port: int, unit: str) -> None:
+    taken = port_taken(port, unit)
+    if taken is not None:
+        raise UserError(f"{taken[0]}: nothing was changed", hint=taken[1])
+
+
+def refuse_other_users_unit(want: Wanted, text: Optional[str]) -> None:
+    """Our unit, written for another login user of this machine: not taken over silently
+    (their server would stop, and they would meet a unit that is not theirs)."""
+    owner = units.user_of(text) if text is not None and units.is_ours(text) else None
+    if owner is None or owner == want.values.user:
+        return
+    raise UserError(
+        f"{want.path} runs Jupyter for {owner}, not for {want.values.user}; it is left alone",
+        hint=f"set up a server of your own next to it: `jupyter-bootstrap init --service-name "
+        f"jupyter-{want.values.user} --port 8889`; or take this one over with --force",
+    )
+
+
+def _check_port(port: int, unit: str) -> None:
+    taken = port_taken(port, unit)
+    if taken is not None:
+        raise StepFailed(taken[0], hint=taken[1])
 
 
 def confirm_started(unit: str) -> None:
