@@ -12,6 +12,7 @@ import asyncio
 import importlib.util
 import json
 import shlex
+import socket
 import ssl
 import subprocess
 import sys
@@ -45,6 +46,7 @@ CONFIG = f"{HOME}/.jupyter/jupyter_server_config.py"
 NOTEBOOKS = f"{HOME}/Notebooks"
 UNIT = "jupyter.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
+SETTINGS = f"{HOME}/.config/jupyter-bootstrap/settings.json"
 PASSWORD = "e2e correct horse battery"
 DEFAULT_PORT = 8888
 STEPS = ["host", "conda", "shell", "jupyter", "password", "certificate", "config", "service"]
@@ -384,6 +386,72 @@ def test_stop_and_disable_by_hand_is_drift_that_init_repairs(box: Box) -> None:
     assert step_states(result.stdout)["service"] == "changed"
     assert (box.unit_is("is-enabled"), box.unit_is("is-active")) == ("enabled", "active")
     assert_login_works(box.port, box.cafile())
+
+
+def settings_port() -> str:
+    return f"python3 -c \"import json; print(json.load(open('{SETTINGS}'))['port'])\""
+
+
+def test_a_unit_edited_and_restarted_by_hand_is_repaired(box: Box) -> None:
+    """Our own record of the last start says all is well; systemd runs something else."""
+    other = free_port()
+    box.root(
+        f'sed -i \'s|"--config=|"--ServerApp.port={other}" "--config=|\' {UNIT_PATH} && '
+        f"systemctl daemon-reload && systemctl restart {UNIT}"
+    )
+    wait_for_https(other, box.cafile(), 60)
+    result = box.agent("init")
+    lines = step_lines(result.stdout)
+    assert step_states(result.stdout)["service"] == "changed", result.stdout
+    assert f"--ServerApp.port={other}" in lines["service"], result.stdout
+    assert "restarted it" in lines["service"], result.stdout
+    assert "--ServerApp.port" not in box.instance.read_file(UNIT_PATH)
+    assert_login_works(box.port, box.cafile())
+    assert step_states(box.agent("init").stdout) == dict.fromkeys(STEPS, "ok")
+
+
+def test_a_busy_port_is_refused_and_the_server_keeps_running(box: Box) -> None:
+    pid, config = box.main_pid(), box.instance.read_file(CONFIG)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        busy = listener.getsockname()[1]
+        result = box.agent("init", "--port", str(busy), code=2)
+    flat = " ".join(result.stderr.split())
+    assert f"port {busy} is already in use" in flat and "nothing was changed" in flat
+    assert box.main_pid() == pid
+    assert box.instance.read_file(CONFIG) == config
+    assert box.instance.run(settings_port(), user=USER).stdout.strip() == str(box.port)
+    assert_login_works(box.port, box.cafile())
+
+
+def test_a_port_below_1024_works_without_root(box: Box) -> None:
+    low = next(p for p in range(990, 1024) if not port_owner.listening_inodes(p))
+    box.agent("init", "--port", str(low))
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in box.instance.read_file(UNIT_PATH)
+    assert box.root(f"stat -c %U /proc/{box.main_pid()}") == USER
+    assert_login_works(low, box.cafile())
+    box.agent("init", "--port", str(box.port))
+    assert "AmbientCapabilities" not in box.instance.read_file(UNIT_PATH)
+    assert_login_works(box.port, box.cafile())
+
+
+def test_a_change_that_breaks_the_server_is_rolled_back(box: Box) -> None:
+    """A line of the user's that stops Jupyter from starting: init fails (exit 1), says so,
+    and leaves the last working setup running, the failing config kept as a backup."""
+    good = box.instance.read_file(CONFIG)
+    box.instance.run(
+        f"echo \"c.ServerApp.certfile = '/nonexistent/cert.pem'\" >> {CONFIG}", user=USER
+    )
+    result = box.agent("init", code=1)
+    flat = " ".join(result.stderr.split())
+    assert "rolled back" in flat and f"answers again on port {box.port}" in flat, flat
+    assert box.instance.read_file(CONFIG) == good
+    backups = box.root(f"ls {HOME}/.jupyter").split()
+    assert any(name.startswith("jupyter_server_config.py.bak-") for name in backups)
+    assert box.unit_is("is-active") == "active"
+    assert_login_works(box.port, box.cafile())
+    assert step_states(box.agent("init").stdout) == dict.fromkeys(STEPS, "ok")
 
 
 def test_a_deleted_certificate_is_regenerated_with_one_restart(box: Box) -> None:

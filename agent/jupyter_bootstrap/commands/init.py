@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jupyter_bootstrap import __version__
+from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.summary import print_summary
-from jupyter_bootstrap.engine import Context, converge, preflight
+from jupyter_bootstrap.engine import Context, StepError, converge, preflight
 from jupyter_bootstrap.steps import init_steps
 
 
@@ -22,7 +23,11 @@ def init(ctx: Context) -> None:
     ctx.console.heading(
         f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
     )
-    converge(ctx, steps, apply=True)
+    try:
+        report = converge(ctx, steps, apply=True)
+    except StepError as error:
+        raise rollback.roll_back(ctx, error) from error
+    rollback.remember(ctx, report)
     _remember_prefix(ctx)
     print_summary(ctx)
 
