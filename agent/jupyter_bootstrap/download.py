@@ -26,7 +26,7 @@ import urllib3
 from jupyter_bootstrap import __version__
 from jupyter_bootstrap.conda_installers import normalise_sha256
 from jupyter_bootstrap.errors import StepFailed, UserError
-from jupyter_bootstrap.files import fsync_directory
+from jupyter_bootstrap.files import fsync_directory, nearest_existing
 from jupyter_bootstrap.progress import format_bytes
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def ensure_free_space(*needs: SpaceNeed) -> None:
     free space of one filesystem can only be spent once."""
     on_device: dict[int, tuple[Path, int, list[str]]] = {}
     for need in needs:
-        probe = _nearest_existing(Path(need.directory).absolute())
+        probe = nearest_existing(Path(need.directory).absolute())
         device = probe.stat().st_dev
         first, size, whats = on_device.get(device, (probe, 0, []))
         on_device[device] = (first, size + need.size, [*whats, need.what])
@@ -101,12 +101,6 @@ def ensure_free_space(*needs: SpaceNeed) -> None:
                 hint="free some space or enlarge the disk (EC2: modify the EBS volume, then run "
                 "growpart and resize2fs), then run again",
             )
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
 
 
 def _headers(extra: Optional[dict[str, str]] = None) -> dict[str, str]:

@@ -243,11 +243,14 @@ class StepError(BootstrapError):
 def not_ready(found: Status[Any], command: str) -> UserError:
     """A step `command` relies on but does not repair has drifted (the runner adds the
     step's name)."""
+    hint = "run `jupyter-bootstrap init` first: it repairs it"
+    if command == "password":
+        hint = "run `jupyter-bootstrap init --reset-password`: it repairs that and asks for "
+        hint += "the new password"
     return UserError(
         f"{found.summary}; `jupyter-bootstrap {command}` does not repair that, so "
         "nothing was changed",
-        hint="run `jupyter-bootstrap init` first: it repairs it (and asks for a new password "
-        "with --reset-password)",
+        hint=hint,
     )
 
 
@@ -257,12 +260,15 @@ def converge(
     apply: bool,
     prerequisites: Collection[str] = (),
     command: str = "init",
+    foresee_restarts: bool = False,
 ) -> Report:
     """Check every step; in apply mode carry out each drifted step's plan and stop at the
     first failure. In check mode (status, --dry-run) nothing is changed.
 
-    `prerequisites` are steps this command relies on but does not repair: they are checked
-    without a line of output, and a drift in one stops the run before anything changes."""
+    `prerequisites` are steps this command (`command`, for the message) relies on but does
+    not repair: they are checked without a line of output, and a drift in one stops the
+    run before anything changes. `foresee_restarts` (check mode): later checks see the
+    restarts that earlier plans would ask for, as they will when the plans are applied."""
     report = Report()
     for step in steps:
         if step.name in ctx.options.skip:
@@ -281,6 +287,8 @@ def converge(
                 _record(ctx, report, step.name, "ok", found.summary, found)
                 continue
             if not apply:
+                if foresee_restarts and found.plan.restart_reason:
+                    ctx.run.request_restart(found.plan.restart_reason)
                 text = f"{found.summary}; would {found.plan.action}"
                 _record(ctx, report, step.name, "drift", text, found)
                 continue
@@ -313,7 +321,9 @@ def preflight(
     to fail refuse here, and then every question is asked, so that nothing waits for an
     answer behind a ten-minute download the user may have walked away from."""
     quiet = ctx.quiet_copy()
-    report = converge(quiet, steps, apply=False, prerequisites=prerequisites, command=command)
+    report = converge(
+        quiet, steps, False, prerequisites, command=command, foresee_restarts=True
+    )
     # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
     ctx.facts.public = quiet.facts.public
     checked = [

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Union
 
-from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.errors import StepFailed, UserError
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,28 @@ def mode_of(path: Path) -> int:
 
 def set_mode(path: Path, mode: int, owner: Optional[Owner] = None) -> None:
     """Repair the mode (and, as root, the owner) of a file whose bytes are right: no rewrite,
-    so nothing that reads it sees a new file."""
-    os.chmod(path, mode)
-    if owner is not None and os.geteuid() == 0:
-        os.chown(path, owner.uid, owner.gid)
+    so nothing that reads it sees a new file. A symlink put in its place is not followed
+    (root acting for a user must not chmod whatever the link points at)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, mode)
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(fd, owner.uid, owner.gid)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StepFailed(
+            f"cannot set the mode of {path} to {mode:o}: {error.strerror}",
+            hint=f"check its owner (ls -l {path}); it should belong to you, not to root",
+        ) from None
+
+
+def nearest_existing(path: Path) -> Path:
+    """`path`, or the closest directory above it that exists (where it would be created)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def backup_path(path: Path, label: str = "bak") -> Path:

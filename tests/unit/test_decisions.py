@@ -350,9 +350,9 @@ RUNNING_TABLE = [
     ),
     pytest.param(
         unit_state(),
-        main_process((*OURS, CONFIG_ARG), uid=1001),
-        ["the running server runs as uid 1001"],
-        id="started for someone else",
+        main_process(("/lib/systemd/systemd", "--user"), uid=0),
+        [],
+        id="systemd's child before its exec",
     ),
     pytest.param(
         unit_state(),
@@ -385,12 +385,12 @@ RUNNING_TABLE = [
 def test_what_systemd_runs_is_compared_with_what_we_want(
     state: UnitState, main: Optional[Process], expected: list[str]
 ) -> None:
-    assert service.running_differs(WANT, state, main, 1000) == expected
+    assert service.running_differs(WANT, state, main) == expected
 
 
 def test_a_stale_load_is_reloaded_and_restarted() -> None:
     state = dataclasses.replace(unit_state(), need_daemon_reload=True)
-    reasons = service.running_differs(WANT, state, None, 1000)
+    reasons = service.running_differs(WANT, state, None)
     _, plan = service.decide(WANT, UNIT_TEXT, state, reasons)
     assert plan is not None
     assert (plan.write_unit, plan.reload, plan.start) == (False, True, "restart")

@@ -4,6 +4,7 @@ it before anything happens, with `init` as the way on."""
 
 from __future__ import annotations
 
+from jupyter_bootstrap.commands.guarded import guarded
 from jupyter_bootstrap.engine import Context, converge, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.service import systemctl, unit
@@ -15,7 +16,7 @@ ASKED_FOR = "asked for with `jupyter-bootstrap restart`"
 
 
 def require_service(ctx: Context) -> None:
-    """A service of ours that `restart` (or `logs`) can act on."""
+    """A service of ours that `restart` can act on."""
     if ctx.settings.password_hash is None:
         raise UserError(
             "nothing is set up yet", hint="run `jupyter-bootstrap init` first: it installs it"
@@ -33,6 +34,7 @@ def require_service(ctx: Context) -> None:
         )
 
 
+@guarded("restart")
 def restart(ctx: Context) -> None:
     require_service(ctx)
     name = ctx.settings.service_name

@@ -3,6 +3,7 @@ and is restarted only when something it was started with changed."""
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ class Wanted:
         )
 
 
+class Start(str, enum.Enum):
+    """How the server is brought up: started (nothing runs) or restarted (a process of it
+    is there, running or coming up)."""
+
+    START = "start"
+    RESTART = "restart"
+
+
 @dataclass(frozen=True)
 class ServicePlan:
     """What to do to the unit: every decision made by the check, none left to apply."""
@@ -50,8 +59,7 @@ class ServicePlan:
     # systemd must re-read the unit: we write it, or the file changed since it was loaded.
     reload: bool
     enable: bool
-    # "start" (nothing runs), "restart" (it runs or is coming up), or None: leave it be.
-    start: Optional[str]
+    start: Optional[Start]  # None: leave the running server be
     reasons: tuple[str, ...]  # why a restart (empty for a plain start)
     installed: bool  # a unit file of ours is already there (says "updated", not "wrote")
 
@@ -65,7 +73,7 @@ class ServicePlan:
         if self.enable:
             actions.append("enable it")
         if self.start:
-            actions.append(f"{self.start} it")
+            actions.append(f"{self.start.value} it")
         return ", ".join(actions)
 
     @property
@@ -143,18 +151,18 @@ def restart_reasons(
     What systemd and /proc say comes first: our own record of the last start cannot see a
     unit edited and restarted by hand, or by another user's init."""
     reasons = list(ctx.run.restart_reasons)
-    reasons += running_differs(want, state, main, ctx.account.uid)
+    reasons += running_differs(want, state, main)
     recorded = started.recorded(ctx.paths.state_file, want.unit)
     if recorded != want.fingerprint() and not reasons:
         reasons.append(UNKNOWN_START if recorded is None else FILES_CHANGED)
     return reasons
 
 
-def running_differs(
-    want: Wanted, state: UnitState, main: Optional[process.Process], uid: int
-) -> list[str]:
+def running_differs(want: Wanted, state: UnitState, main: Optional[process.Process]) -> list[str]:
     """How what systemd runs differs from the unit we want (empty: it runs ours). `main` is
-    the unit's main process; one outside the unit's cgroup tells nothing and is ignored."""
+    the unit's main process; one outside the unit's cgroup tells nothing and is ignored,
+    and so is a command line that is not Jupyter's yet (systemd's child before its exec).
+    Whom it runs as is the loaded User= (a just-forked child is still root for a moment)."""
     if not state.running_or_restarting:
         return []
     differs = []
@@ -168,8 +176,6 @@ def running_differs(
         if arguments is not None and arguments != wanted_arguments:
             shown = " ".join(arguments) or "no arguments"
             differs.append(f"the running server was started with {shown}")
-        if main.uid is not None and main.uid != uid:
-            differs.append(f"the running server runs as uid {main.uid}")
     return differs
 
 
@@ -199,21 +205,21 @@ def decide(
         problems.append(f"{want.path} differs from the current settings")
     if not state.enabled:
         problems.append(f"{want.unit} is not enabled ({state.unit_file_state or 'no unit'})")
-    start: Optional[str] = None
+    start: Optional[Start] = None
     if not state.active:
         problems.append(f"{want.unit} is not running ({state.describe()})")
         if state.running_or_restarting:
             # Coming up or crash-looping: start it afresh.
-            start, reasons = "restart", [f"it was {state.describe()}"]
+            start, reasons = Start.RESTART, [f"it was {state.describe()}"]
         else:
-            start = "start"
+            start = Start.START
     elif reasons or (text is not None and text != want.text):
         # A unit file that differs from ours while the server runs: whatever started it, a
         # restart is the only way to know it runs ours.
         reasons = reasons or [UNIT_EDITED]
         if text is not None:
             problems.append("needs a restart: " + "; ".join(reasons))
-        start = "restart"
+        start = Start.RESTART
     if not problems:
         return problems, None
     write_unit = text != want.text
@@ -223,7 +229,7 @@ def decide(
         reload=write_unit or state.need_daemon_reload,
         enable=not state.enabled,
         start=start,
-        reasons=tuple(reasons) if start == "restart" else (),
+        reasons=tuple(reasons) if start is Start.RESTART else (),
         installed=text is not None,
     )
     return problems, plan
@@ -319,7 +325,7 @@ def _start(ctx: Context, plan: ServicePlan) -> str:
     """(Re)start, and remember what the server now runs with (state.json)."""
     want = plan.wanted
     check_can_start(ctx, want)
-    if plan.start == "restart":
+    if plan.start is Start.RESTART:
         systemctl.restart(want.unit)
         what = "restarted it (" + "; ".join(plan.reasons) + ")"
     else:
