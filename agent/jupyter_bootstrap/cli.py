@@ -215,6 +215,11 @@ def _run_options(func: Decorated) -> Decorated:
             help="Take over the service even though another login user's init wrote it.",
         ),
         click.option(
+            "--replace-running",
+            is_flag=True,
+            help="Stop a Jupyter you started by hand that holds the port, then start ours.",
+        ),
+        click.option(
             "--skip",
             multiple=True,
             type=click.Choice(STEP_NAMES),
@@ -425,6 +430,7 @@ def init(**values: Any) -> None:
         skip=frozenset(values["skip"]),
         keep_installer=values["keep_installer"],
         force=values["force"],
+        replace_running=values["replace_running"],
     )
     run_init(_build_context(values["user"], _overrides(values), options))
 

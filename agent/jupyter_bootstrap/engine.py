@@ -91,6 +91,8 @@ class Options:
     keep_installer: bool = False
     # Take over a unit of ours that another login user's init wrote.
     force: bool = False
+    # Stop a Jupyter of the user's, started by hand, that holds the port.
+    replace_running: bool = False
     # Whether questions may be asked on a terminal (a prompt never waits on a pipe).
     interactive: bool = False
 

@@ -7,9 +7,13 @@ import dataclasses
 import json
 import os
 import pwd
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,6 +211,48 @@ def test_a_busy_port_is_refused_before_anything_changes(
     assert "--port" in flat(output)
     assert fake.changes() == []
     assert snapshot(home) == {}  # no settings naming the busy port, no config
+
+
+LISTENER = """
+import socket, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen()
+print("listening", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def hand_started_jupyter(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+    """What the old tutorial leaves running: `nohup jupyter notebook &`, as this user."""
+    script = tmp_path / "legacy-bin" / "jupyter-notebook"
+    script.parent.mkdir()
+    script.write_text(LISTENER)
+    started = subprocess.Popen(
+        [sys.executable, str(script), str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert started.stdout is not None and started.stdout.readline() == "listening\n"
+    try:
+        yield started
+    finally:
+        started.kill()
+        started.wait()
+
+
+def test_a_jupyter_started_by_hand_is_named_and_replaced_only_when_asked(
+    fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int, hand_started_jupyter: Any
+) -> None:
+    refused = flat(init_on_port(jupyter_prefix, port, code=2))
+    assert f"port {port} is already in use by process {hand_started_jupyter.pid}" in refused
+    assert "jupyter-notebook" in refused and "--replace-running" in refused
+    assert fake.changes() == [] and snapshot(home) == {}
+    assert hand_started_jupyter.poll() is None
+
+    replaced = flat(init_on_port(jupyter_prefix, port, "--replace-running"))
+    assert f"stopped the Jupyter started by hand (pid {hand_started_jupyter.pid})" in replaced
+    assert hand_started_jupyter.wait(timeout=10) == -signal.SIGTERM
+    assert fake.unit()["active"]
 
 
 def test_a_service_that_dies_at_once_shows_its_journal(

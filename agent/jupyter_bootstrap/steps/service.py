@@ -3,8 +3,11 @@ and is restarted only when something it was started with changed."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import enum
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +65,9 @@ class ServicePlan:
     start: Optional[Start]  # None: leave the running server be
     reasons: tuple[str, ...]  # why a restart (empty for a plain start)
     installed: bool  # a unit file of ours is already there (says "updated", not "wrote")
+    # A Jupyter of the user's, started by hand, that holds the port: stopped first
+    # (--replace-running).
+    replace: Optional[int] = None
 
     @property
     def action(self) -> str:
@@ -70,6 +76,8 @@ class ServicePlan:
             actions.append("install the unit")
         elif self.reload:
             actions.append("reload it")
+        if self.replace is not None:
+            actions.append(f"stop the Jupyter started by hand (pid {self.replace})")
         if self.enable:
             actions.append("enable it")
         if self.start:
@@ -276,6 +284,9 @@ class ServiceStep:
         main = process.read(state.main_pid) if state.main_pid else None
         reasons = restart_reasons(ctx, want, state, main)
         problems, plan = decide(want, text, state, reasons)
+        replace = self._replaceable(ctx, want.unit)
+        if plan is not None and replace is not None:
+            plan = dataclasses.replace(plan, replace=replace.pid)
         if plan is not None:
             return drift("; ".join(problems), plan)
         ctx.run.note(
@@ -283,6 +294,12 @@ class ServiceStep:
             "`jupyter-bootstrap logs` shows its log"
         )
         return good(running_summary(want.unit, state))
+
+    @staticmethod
+    def _replaceable(ctx: Context, unit: str) -> Optional[process.Process]:
+        if not ctx.options.replace_running:
+            return None
+        return hand_started_jupyter(ctx.settings.port, unit, ctx.account.uid)
 
     def refuse_early(self, ctx: Context, plan: Optional[Plan]) -> None:
         """What would fail later, said before anything is installed or written: no systemd,
@@ -293,7 +310,8 @@ class ServiceStep:
         if ctx.settings.no_service:
             return
         unit = units.unit_name(ctx.settings.service_name)
-        refuse_taken_port(ctx.settings.port, unit)
+        replace = self._replaceable(ctx, unit)
+        refuse_taken_port(ctx.settings.port, unit, ctx.account.uid, replace)
         if plan is not None:
             error = sudo.unavailable(f"install and start the {unit} service")
             if error is not None:
@@ -324,6 +342,10 @@ class ServiceStep:
 def _start(ctx: Context, plan: ServicePlan) -> str:
     """(Re)start, and remember what the server now runs with (state.json)."""
     want = plan.wanted
+    stopped = ""
+    if plan.replace is not None:
+        stop_process(plan.replace)
+        stopped = f"stopped the Jupyter started by hand (pid {plan.replace}), "
     check_can_start(ctx, want)
     if plan.start is Start.RESTART:
         systemctl.restart(want.unit)
@@ -335,7 +357,18 @@ def _start(ctx: Context, plan: ServicePlan) -> str:
     ctx.run.restart_reasons.clear()
     ctx.run.service_started_at = time.monotonic()
     confirm_started(want.unit)
-    return what
+    return stopped + what
+
+
+def stop_process(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM (Jupyter shuts its kernels down cleanly), then SIGKILL after `grace` s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while process.read(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if process.read(pid) is not None:
+            os.kill(pid, signal.SIGKILL)
 
 
 def check_can_start(ctx: Context, want: Wanted) -> None:
@@ -358,25 +391,48 @@ def check_can_start(ctx: Context, want: Wanted) -> None:
             f"{want.values.jupyter_bin} is missing or not executable",
             hint="run `jupyter-bootstrap init` to repair the Jupyter install, or pass --prefix",
         )
-    _check_port(ctx.settings.port, want.unit)
+    _check_port(ctx.settings.port, want.unit, ctx.account.uid)
 
 
-def port_taken(port: int, unit: str) -> Optional[tuple[str, str]]:
-    """(what holds `port`, what to do), or None when it is free or our unit holds it. A
-    holder we cannot see (another user's process) is never taken for ours."""
-    others = [h for h in port_owner.holders(port) if not h.in_unit(unit)]
+def hand_started_jupyter(port: int, unit: str, uid: int) -> Optional[process.Process]:
+    """A Jupyter of this user's, started by hand (`nohup jupyter notebook &`), that holds
+    `port`: the one kind of holder init may stop to take the port over."""
+    for holder in port_owner.holders(port):
+        if holder.pid is None or holder.in_unit(unit):
+            continue
+        found = process.read(holder.pid)
+        if found is not None and found.uid == uid and jupyter_arguments(found.argv) is not None:
+            return found
+    return None
+
+
+def port_taken(
+    port: int, unit: str, uid: int, replace: Optional[process.Process] = None
+) -> Optional[tuple[str, str]]:
+    """(what holds `port`, what to do), or None when it is free, our unit holds it, or it is
+    `replace` (to be stopped first). A holder we cannot see (another user's process) is
+    never taken for ours."""
+    others = [
+        h
+        for h in port_owner.holders(port)
+        if not h.in_unit(unit) and (replace is None or h.pid != replace.pid)
+    ]
     if not others:
         return None
     holder = others[0]
     stop = f"stop it (kill {holder.pid})" if holder.pid else "stop it"
+    if holder.pid is not None and hand_started_jupyter(port, unit, uid) is not None:
+        stop += ", or let init stop it and take over: `jupyter-bootstrap init --replace-running`"
     return (
         f"port {port} is already in use by {holder.describe()}",
         f"{stop}, or choose another port: `jupyter-bootstrap init --port {port + 1}`",
     )
 
 
-def refuse_taken_port(port: int, unit: str) -> None:
-    taken = port_taken(port, unit)
+def refuse_taken_port(
+    port: int, unit: str, uid: int, replace: Optional[process.Process] = None
+) -> None:
+    taken = port_taken(port, unit, uid, replace)
     if taken is not None:
         raise UserError(f"{taken[0]}: nothing was changed", hint=taken[1])
 
@@ -394,8 +450,8 @@ def refuse_other_users_unit(want: Wanted, text: Optional[str]) -> None:
     )
 
 
-def _check_port(port: int, unit: str) -> None:
-    taken = port_taken(port, unit)
+def _check_port(port: int, unit: str, uid: int) -> None:
+    taken = port_taken(port, unit, uid)
     if taken is not None:
         raise StepFailed(taken[0], hint=taken[1])
 
