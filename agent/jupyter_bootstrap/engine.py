@@ -323,9 +323,7 @@ def preflight(
     to fail refuse here, and then every question is asked, so that nothing waits for an
     answer behind a ten-minute download the user may have walked away from."""
     quiet = ctx.quiet_copy()
-    report = converge(
-        quiet, steps, False, prerequisites, command=command, foresee_restarts=True
-    )
+    report = converge(quiet, steps, False, prerequisites, command=command, foresee_restarts=True)
     # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
     ctx.facts.public = quiet.facts.public
     checked = [

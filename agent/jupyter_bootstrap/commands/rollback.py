@@ -57,8 +57,7 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
     put_back = ", ".join(restored) or "nothing had changed on disk"
     if result.ok:
         outcome = (
-            f"rolled back ({put_back}): the last working setup answers again on port "
-            f"{good.port}"
+            f"rolled back ({put_back}): the last working setup answers again on port {good.port}"
         )
     else:
         outcome = f"the rollback ({put_back}) did not bring it back either: {result.summary}"
