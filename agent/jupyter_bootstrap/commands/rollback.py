@@ -6,11 +6,12 @@ again while `init` reports the failure."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from jupyter_bootstrap import https_probe
 from jupyter_bootstrap.engine import Context, Report, StepError
 from jupyter_bootstrap.errors import StepFailed
-from jupyter_bootstrap.service import known_good, systemctl
+from jupyter_bootstrap.service import known_good, started, systemctl
 from jupyter_bootstrap.service import unit as units
 
 # The steps whose failure after a restart leaves the server down.
@@ -56,6 +57,10 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
     result, _ = https_probe.wait(target, time.monotonic() + STARTUP_TIMEOUT)
     put_back = ", ".join(restored) or "nothing had changed on disk"
     if result.ok:
+        # The server now runs the restored files: the next run must not restart it again.
+        keyfile, config = ctx.certificate_files[1], Path(good.config_path)
+        now_running = started.server_fingerprint(good.unit_text, certfile, keyfile, config)
+        started.record(ctx.paths.state_file, good.unit, now_running, ctx.account.owner)
         outcome = (
             f"rolled back ({put_back}): the last working setup answers again on port {good.port}"
         )

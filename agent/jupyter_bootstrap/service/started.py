@@ -35,6 +35,11 @@ def fingerprint(unit_text: str, files: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+def server_fingerprint(unit_text: str, certfile: Path, keyfile: Path, config: Path) -> str:
+    """What a server started from this unit reads at start: the unit and these files."""
+    return fingerprint(unit_text, [certfile, keyfile, config])
+
+
 def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -40,8 +40,8 @@ class Wanted:
     keyfile: Path
 
     def fingerprint(self) -> str:
-        return started.fingerprint(
-            self.text, [self.certfile, self.keyfile, self.values.config_file]
+        return started.server_fingerprint(
+            self.text, self.certfile, self.keyfile, self.values.config_file
         )
 
 
