@@ -86,3 +86,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped, but CI must run every test: {report.longrepr}"
+
+
+_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's outcome, for docs/reliability.md (a failure in setup or teardown counts
+    as the test's)."""
+    if report.when == "call" or report.outcome != "passed":
+        _OUTCOMES[report.nodeid] = report.outcome
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.support import reliability
+
+    reliability.save_outcomes(_OUTCOMES)

@@ -8,6 +8,7 @@ JUPYTER_BOOTSTRAP_REQUIRE_E2E=1, as CI sets it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.e2e.instance import (
     base_tarball,
     ensure_prerequisites,
 )
+from tests.support.install_agent import build_wheel
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +63,9 @@ def fresh_systemd_instance(
         yield instance
     finally:
         instance.shutdown()
+
+
+@pytest.fixture(scope="session")
+def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel of the checkout, built once for every module that installs the agent."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))

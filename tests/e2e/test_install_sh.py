@@ -29,7 +29,6 @@ from tests.support.install_agent import (
     INSTALL_SH,
     INSTANCE_PIP_CACHE,
     Served,
-    build_wheel,
     install_agent,
     install_env,
     serve_installer,
@@ -122,9 +121,9 @@ def with_sudo(instance: SystemdInstance) -> None:
 @pytest.fixture(scope="module")
 def journey(
     systemd_instance_factory: Callable[[], SystemdInstance],
-    tmp_path_factory: pytest.TempPathFactory,
+    agent_wheel: Path,
 ) -> Iterator[Journey]:
-    wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
+    wheel = agent_wheel
     script = INSTALL_SH.read_bytes()
     half = {"/install-half.sh": script[: len(script) // 2]}
     instance: SystemdInstance = systemd_instance_factory()

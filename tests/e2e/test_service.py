@@ -9,13 +9,11 @@ The network namespace is the host's: logins go from this process to 127.0.0.1:PO
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import shlex
 import socket
 import ssl
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,16 +28,22 @@ import requests
 from jupyter_bootstrap.service import port_owner
 from jupyter_bootstrap.service import unit as units
 from tests.e2e.instance import SystemdInstance
-from tests.support.install_agent import install_agent as install_with_script
-from tests.support.install_agent import serve_installer
+from tests.support.e2e_agent import (
+    HOME,
+    PASSWORD,
+    USER,
+    assert_login_works,
+    install_agent,
+    login,
+    run_agent,
+    wait_for_https,
+    wait_until,
+)
 from tests.support.net import free_port
 from tests.support.report import step_lines, step_states
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-USER = "ubuntu"
-HOME = f"/home/{USER}"
 JUPYTER_ENV = f"{HOME}/jupyter-env"
 CERTFILE = f"{HOME}/certs/mycert.pem"
 CONFIG = f"{HOME}/.jupyter/jupyter_server_config.py"
@@ -47,35 +51,12 @@ NOTEBOOKS = f"{HOME}/Notebooks"
 UNIT = "jupyter.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 SETTINGS = f"{HOME}/.config/jupyter-bootstrap/settings.json"
-PASSWORD = "e2e correct horse battery"
 DEFAULT_PORT = 8888
 STEPS = ["host", "conda", "shell", "jupyter", "password", "certificate", "config", "service"]
 STEPS.append("health")
 
 
 # -- getting the agent and Jupyter into the instance ------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel of the checkout, built with the test environment's hatchling when it has one
-    (no download), else in pip's isolated build environment."""
-    out = tmp_path_factory.mktemp("wheel")
-    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out),
-         str(REPO)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    (wheel,) = out.glob("jupyter_bootstrap-*.whl")
-    return wheel
-
-
-def install_agent(instance: SystemdInstance, wheel: Path) -> None:
-    """The one place the agent gets into the instance, the way a user's gets in:
-    `curl .../install.sh | bash` from a loopback server, as ubuntu in a login shell."""
-    with serve_installer(wheel) as served:
-        install_with_script(instance, served)
 
 
 @dataclass
@@ -89,20 +70,7 @@ class Box:
     def agent(
         self, *args: str, input: Optional[str] = None, code: Optional[int] = 0
     ) -> subprocess.CompletedProcess[str]:
-        """`jupyter-bootstrap ARGS` as ubuntu in a login shell (no terminal, like cloud-init
-        or a pipe). Asserts the exit code unless `code` is None."""
-        result = self.instance.run(
-            shlex.join(["jupyter-bootstrap", *args]),
-            user=USER,
-            input=input,
-            check=False,
-            timeout=300,
-            # Never ask the (absent) EC2 metadata service, inside as in every test.
-            env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"},
-        )
-        if code is not None:
-            assert result.returncode == code, f"{args}: {result.stdout}\n{result.stderr}"
-        return result
+        return run_agent(self.instance, *args, input=input, code=code)
 
     def root(self, cmd: str, check: bool = True) -> str:
         return self.instance.run(cmd, check=check).stdout.strip()
@@ -147,59 +115,6 @@ def box(
 
 
 # -- talking to the server from outside, like the browser -------------------------------------
-
-
-def https_session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy for 127.0.0.1; verify= below is what counts
-    return session
-
-
-def login(port: int, password: str, cafile: str) -> tuple[int, requests.Session, str]:
-    """The browser's login: GET /login for the _xsrf cookie, POST the form. TLS is verified
-    against the instance's certificate for the name `localhost` (127.0.0.1 here)."""
-    session = https_session()
-    base = f"https://localhost:{port}"
-    session.get(f"{base}/login", verify=cafile, timeout=30)
-    xsrf = session.cookies.get("_xsrf") or ""
-    answer = session.post(
-        f"{base}/login",
-        data={"password": password, "_xsrf": xsrf},
-        verify=cafile,
-        allow_redirects=False,
-        timeout=30,
-    )
-    return answer.status_code, session, xsrf
-
-
-def assert_login_works(port: int, cafile: str) -> None:
-    status, session, _ = login(port, PASSWORD, cafile)
-    assert status == 302
-    contents = session.get(f"https://localhost:{port}/api/contents", verify=cafile, timeout=30)
-    assert contents.status_code == 200
-    assert login(port, "not the password", cafile)[0] == 401
-
-
-def wait_for_https(port: int, cafile: str, timeout: float) -> float:
-    """Seconds until GET /api answers over verified TLS (fails the test after `timeout`)."""
-    started = time.monotonic()
-    while True:
-        try:
-            answer = https_session().get(f"https://localhost:{port}/api", verify=cafile, timeout=5)
-            if answer.status_code == 200:
-                return time.monotonic() - started
-        except requests.RequestException:
-            pass
-        assert time.monotonic() - started < timeout, f"no HTTPS on {port} after {timeout} s"
-        time.sleep(0.2)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 def websocket_exchange(

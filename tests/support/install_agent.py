@@ -15,6 +15,7 @@ makes ~/.local/share/jupyter-bootstrap/venv and links /usr/local/bin/jupyter-boo
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -48,10 +49,23 @@ class Instance(Protocol):
 
 
 def build_wheel(out_dir: Path) -> Path:
-    """A wheel of the checkout in `out_dir` (pip wheel: the build backend comes from PyPI)."""
+    """A wheel of the checkout in `out_dir`, built with the test environment's hatchling when
+    it has one (no download), else in pip's isolated build environment."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out_dir), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            *isolation,
+            "-q",
+            "-w",
+            str(out_dir),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
         timeout=600,

@@ -1,0 +1,101 @@
+"""The e2e tiers' shared ways into an instance with the agent and out again: the agent
+installed through install.sh as a user would, `jupyter-bootstrap` run as
+the login user, and the browser's side of a login from this process (an instance shares the
+host's network, so its server is on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import requests
+
+from tests.e2e.instance import SystemdInstance
+from tests.support.install_agent import install_agent as install_with_script
+from tests.support.install_agent import serve_installer
+
+USER = "ubuntu"
+HOME = f"/home/{USER}"
+PASSWORD = "e2e correct horse battery"
+
+
+def install_agent(instance: SystemdInstance, wheel: Path) -> None:
+    """The one place the agent gets into an instance, the way a user's gets in:
+    `curl .../install.sh | bash` from a loopback server, as ubuntu in a login shell."""
+    with serve_installer(wheel) as served:
+        install_with_script(instance, served)
+
+
+def run_agent(
+    instance: SystemdInstance, *args: str, input: Optional[str] = None, code: Optional[int] = 0
+) -> subprocess.CompletedProcess[str]:
+    """`jupyter-bootstrap ARGS` as ubuntu in a login shell (no terminal, like cloud-init or
+    a pipe). Asserts the exit code unless `code` is None."""
+    result = instance.run(
+        shlex.join(["jupyter-bootstrap", *args]),
+        user=USER,
+        input=input,
+        check=False,
+        timeout=300,
+        # Never ask the (absent) EC2 metadata service, inside as in every test.
+        env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"},
+    )
+    if code is not None:
+        assert result.returncode == code, f"{args}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def https_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy for 127.0.0.1; verify= below is what counts
+    return session
+
+
+def login(port: int, password: str, cafile: str) -> tuple[int, requests.Session, str]:
+    """The browser's login: GET /login for the _xsrf cookie, POST the form. TLS is verified
+    against the instance's certificate for the name `localhost` (127.0.0.1 here)."""
+    session = https_session()
+    base = f"https://localhost:{port}"
+    session.get(f"{base}/login", verify=cafile, timeout=30)
+    xsrf = session.cookies.get("_xsrf") or ""
+    answer = session.post(
+        f"{base}/login",
+        data={"password": password, "_xsrf": xsrf},
+        verify=cafile,
+        allow_redirects=False,
+        timeout=30,
+    )
+    return answer.status_code, session, xsrf
+
+
+def assert_login_works(port: int, cafile: str, password: str = PASSWORD) -> None:
+    status, session, _ = login(port, password, cafile)
+    assert status == 302
+    contents = session.get(f"https://localhost:{port}/api/contents", verify=cafile, timeout=30)
+    assert contents.status_code == 200
+    assert login(port, "not the password", cafile)[0] == 401
+
+
+def wait_for_https(port: int, cafile: str, timeout: float) -> float:
+    """Seconds until GET /api answers over verified TLS (fails the test after `timeout`)."""
+    started = time.monotonic()
+    while True:
+        try:
+            answer = https_session().get(f"https://localhost:{port}/api", verify=cafile, timeout=5)
+            if answer.status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        assert time.monotonic() - started < timeout, f"no HTTPS on {port} after {timeout} s"
+        time.sleep(0.2)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
