@@ -111,6 +111,9 @@ class RunState:
     service_started_at: Optional[float] = None
     # Lines for the final summary.
     notes: list[str] = field(default_factory=list)
+    # What the checks found that was made by hand (the old tutorial's config, certificate,
+    # a Jupyter started with nohup): said before anything is changed.
+    found_by_hand: list[str] = field(default_factory=list)
 
     def request_restart(self, reason: str) -> None:
         if reason not in self.restart_reasons:
@@ -119,6 +122,10 @@ class RunState:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def found(self, text: str) -> None:
+        if text not in self.found_by_hand:
+            self.found_by_hand.append(text)
 
 
 # Reads the new password (prompt or stdin) when the preflight asks for it; the plaintext
@@ -336,6 +343,10 @@ def preflight(
     for step, plan in checked:
         if isinstance(step, RefusesEarly):
             _named(step, step.refuse_early, ctx, plan)
+    if quiet.run.found_by_hand:
+        ctx.console.info("Found a setup made by hand; it is taken over, and backups are kept:")
+        for line in quiet.run.found_by_hand:
+            ctx.console.info(f"  - {line}")
     for step, plan in checked:
         if plan is not None and isinstance(step, AsksFirst):
             _named(step, step.ask_first, ctx, plan)

@@ -285,6 +285,11 @@ class ServiceStep:
         reasons = restart_reasons(ctx, want, state, main)
         problems, plan = decide(want, text, state, reasons)
         replace = self._replaceable(ctx, want.unit)
+        if replace is not None:
+            ctx.run.found(
+                f"Jupyter started by hand (pid {replace.pid}) on port {ctx.settings.port}: "
+                "stopped before ours starts (--replace-running)"
+            )
         if plan is not None and replace is not None:
             plan = dataclasses.replace(plan, replace=replace.pid)
         if plan is not None:
