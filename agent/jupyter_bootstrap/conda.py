@@ -6,6 +6,7 @@ Shared by the conda, shell and jupyter steps; nothing here changes the machine.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import os
 import re
 import shutil
@@ -106,6 +107,39 @@ def is_base_install(prefix: Path) -> bool:
     if not (meta / "history").is_file():
         return False
     return (prefix / "bin" / "conda").exists() or any(meta.glob("conda-[0-9]*.json"))
+
+
+# The top level of a prefix that a constructor-built installer (Anaconda, Miniconda,
+# Miniforge) makes, first while unpacking its payload and then while installing its packages.
+# A half-made prefix holds nothing else; anything else there is someone's data.
+INSTALLER_ENTRIES = frozenset(
+    {
+        ".condarc", ".nonadmin", ".messages.txt", "_conda", "_conda.exe", "conda.exe",
+        "preconda.tar.bz2", "install.log", "LICENSE.txt", "bin", "condabin", "compiler_compat",
+        "conda-meta", "doc", "docs", "envs", "etc", "include", "info", "lib", "lib64",
+        "libexec", "licenses", "man", "mkspecs", "phrasebooks", "pkgs", "plugins", "qml",
+        "resources", "sbin", "share", "shell", "ssl", "translations", "var",
+    }
+)  # fmt: skip
+_INSTALLER_PATTERNS = ("*-conda_cos*-linux-gnu", "*-conda-linux-gnu", "Uninstall-*")
+
+
+def strangers(prefix: Path) -> Optional[tuple[str, ...]]:
+    """The entries at the top of `prefix` that no conda installer makes (sorted): () when
+    it holds only what an installer, finished or not, leaves; None when it is not a
+    directory that can be read."""
+    if not prefix.is_dir() or prefix.is_symlink():
+        return None
+    try:
+        names = sorted(os.listdir(prefix))
+    except OSError:
+        return None
+    return tuple(
+        name
+        for name in names
+        if name not in INSTALLER_ENTRIES
+        and not any(fnmatch.fnmatchcase(name, pattern) for pattern in _INSTALLER_PATTERNS)
+    )
 
 
 def inspect_prefix(prefix: Path, found_by: str, distribution: str) -> CondaInstall:

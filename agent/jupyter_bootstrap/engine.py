@@ -24,6 +24,7 @@ from typing import (
     runtime_checkable,
 )
 
+from jupyter_bootstrap import kill_points
 from jupyter_bootstrap.errors import BootstrapError, StepFailed, UserError
 from jupyter_bootstrap.settings import Settings, save
 
@@ -301,6 +302,7 @@ def converge(
                 text = f"{found.summary}; would {found.plan.action}"
                 _record(ctx, report, step.name, "drift", text, found)
                 continue
+            kill_points.reached(f"{step.name}:apply")
             change = step.apply(ctx, found.plan)
             if found.plan.restart_reason:
                 ctx.run.request_restart(found.plan.restart_reason)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
+from jupyter_bootstrap import installed as records
 from jupyter_bootstrap import sudo
 from jupyter_bootstrap.commands import logs as logs_command
 from jupyter_bootstrap.commands import uninstall
@@ -213,6 +214,10 @@ def test_purge_deletes_certificate_conda_and_files_never_notebooks(
 ) -> None:
     conda_prefix = fake_conda(home / "miniforge3")
     point_settings_at(home, prefix=str(conda_prefix))
+    # --purge deletes only a conda the agent installed (test_conda_ownership.py: a found one).
+    stamp = "2026-12-01T10:00:00Z"
+    record = records.CondaRecord(conda_prefix, records.INSTALLED, "Miniforge3.sh", stamp, stamp)
+    records.record_conda(home / ".local" / "state" / "jupyter-bootstrap", record)
     (home / "Notebooks" / "work.ipynb").write_text("{}")
     result = invoke("uninstall", "--yes", "--purge")
     assert result.exit_code == 0, result.output

@@ -3,7 +3,8 @@
 Always removed: our service (stopped, disabled, unit deleted), our block in the Jupyter
 config (the user's own lines stay), our settings and state. Kept unless --purge: the
 certificate and key, the conda install, downloads and the log. Never removed: notebooks,
-a certificate the user brought (--certfile), a unit or directory that is not ours.
+a certificate the user brought (--certfile), a unit or directory that is not ours, and a
+conda install the agent found rather than installed (installed.py keeps that record).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from jupyter_bootstrap import conda, managed_block, sudo
+from jupyter_bootstrap import conda, installed, managed_block, sudo
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
 from jupyter_bootstrap.service import systemctl, unit
@@ -137,18 +138,34 @@ def _certificates(ctx: Context, plan: UninstallPlan) -> None:
 
 
 def _conda(ctx: Context, plan: UninstallPlan) -> None:
-    target = ctx.prefix
-    if not target.exists():
+    """Only a prefix the record says this agent installed (or started installing) is ours to
+    delete; the conda the settings point at may be one it found, with the user's work in it."""
+    records = installed.conda_records(ctx.paths.state_dir)
+    for target in dict.fromkeys([ctx.prefix, *records]):
+        if target.exists() or target.is_symlink():
+            _conda_prefix(ctx, plan, target, records.get(target))
+
+
+def _conda_prefix(
+    ctx: Context, plan: UninstallPlan, target: Path, record: Optional[installed.CondaRecord]
+) -> None:
+    if record is None:
+        plan.kept.append(f"{target}: found, not installed by jupyter-bootstrap: delete it yourself")
         return
-    if not conda.is_base_install(target) or not _deletable(ctx, target):
-        plan.kept.append(f"{target}: not a conda install in your home, delete it yourself")
+    made_by_installer = conda.is_base_install(target) or conda.strangers(target) == ()
+    if target.is_symlink() or not made_by_installer or not _deletable(ctx, target):
+        plan.kept.append(
+            f"{target}: not a conda install in your home (or it holds your notebooks), "
+            "delete it yourself"
+        )
         return
 
     def remove() -> str:
         _delete_tree(ctx, target)
         return f"deleted {target} (the `conda initialize` block in ~/.bashrc is left)"
 
-    plan.removals.append(Removal("conda", f"the conda install {target}", remove))
+    what = f"the conda install {target}, {record.describe()}"
+    plan.removals.append(Removal("conda", what, remove))
 
 
 def _agent_files(ctx: Context, plan: UninstallPlan) -> None:

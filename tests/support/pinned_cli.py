@@ -1,0 +1,35 @@
+"""`python -m tests.support.pinned_cli ARGS`: the real `jupyter-bootstrap` CLI in a process
+of its own, for tests that kill it (a SIGKILL must not take pytest down with it).
+
+It pins what the `home` fixture pins for the in-process tests, and nothing else: the account
+is the current user with $HOME as its home (CI runs as root, which the agent rightly refuses
+without --user, and a throw-away login user cannot run this test environment's Python), the
+OS is the stock Ubuntu in $JUPYTER_BOOTSTRAP_TEST_OS_RELEASE, and system-wide conda
+prefixes are not looked at (as hide_host_conda does)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+OS_RELEASE_ENV = "JUPYTER_BOOTSTRAP_TEST_OS_RELEASE"
+
+
+def main() -> None:
+    from jupyter_bootstrap import account, cli, conda, paths
+
+    home = Path(os.environ["HOME"])
+    pinned = account.Account(pwd.getpwuid(os.getuid()).pw_name, os.getuid(), os.getgid(), home)
+
+    def resolve(user: object) -> account.Account:
+        return pinned
+
+    account.resolve = resolve
+    paths.OS_RELEASE = Path(os.environ[OS_RELEASE_ENV])
+    conda.SYSTEM_PREFIXES = ()
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
