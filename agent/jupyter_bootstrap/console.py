@@ -1,11 +1,13 @@
-"""What the user sees. Colour only on a TTY (click strips it elsewhere), ASCII only, lines
-wrapped at 100 columns so PuTTY never wraps them mid-word (a single path or URL longer than
-a line is left whole, so it can still be copied)."""
+"""What the user sees. Colour only on a TTY (click strips it elsewhere) and never when
+NO_COLOR is set (the common convention), ASCII only, lines wrapped at 100 columns so PuTTY
+never wraps them mid-word (a single path or URL longer than a line is left whole, so it can
+still be copied)."""
 
 from __future__ import annotations
 
+import os
 import textwrap
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -22,6 +24,14 @@ STATE_COLOURS = {
     "FAILED": "red",
     "warning": "yellow",
 }
+
+
+def _style(text: str, **style: Any) -> str:
+    """click.style, unless the user asked for no colour: NO_COLOR set to anything but the
+    empty string. Read at every call, so a test (or a wrapper script) may set it late."""
+    if os.environ.get("NO_COLOR"):
+        return text
+    return click.style(text, **style)
 
 
 def _wrap(text: str, indent: int) -> list[str]:
@@ -49,7 +59,7 @@ class Console:
         """One report line: `  certificate  changed  generated ...` (wrapped, aligned)."""
         if self.quiet:
             return
-        label = click.style(f"{state:<{STATE_WIDTH}}", fg=STATE_COLOURS.get(state), bold=True)
+        label = _style(f"{state:<{STATE_WIDTH}}", fg=STATE_COLOURS.get(state), bold=True)
         indent = 2 + NAME_WIDTH + 1 + STATE_WIDTH + 1
         lines = _wrap(summary, indent)
         click.echo(f"  {name:<{NAME_WIDTH}} {label} {lines[0]}")
@@ -69,7 +79,7 @@ class Console:
             self._labelled(f"  {heading:<13}", text, None)
 
     def heading(self, text: str) -> None:
-        click.echo(click.style(text, bold=True))
+        click.echo(_style(text, bold=True))
 
     def warn(self, text: str) -> None:
         if self.quiet:
@@ -96,6 +106,6 @@ class Console:
     @staticmethod
     def _labelled(label: str, text: str, colour: Optional[str], err: bool = False) -> None:
         lines = _wrap(text, len(label))
-        click.echo(click.style(label, fg=colour, bold=colour is not None) + lines[0], err=err)
+        click.echo(_style(label, fg=colour, bold=colour is not None) + lines[0], err=err)
         for line in lines[1:]:
             click.echo(" " * len(label) + line, err=err)

@@ -17,11 +17,18 @@ PROC = Path("/proc")
 LISTEN = "0A"  # TCP_LISTEN in the kernel's `st` column
 
 
+# How much of a command line a message shows: two lines of a 100-column terminal at most.
+COMMAND_WIDTH = 150
+# One argument longer than this (a long path) is shortened to its end, which names the file.
+ARGUMENT_WIDTH = 60
+
+
 @dataclass(frozen=True)
 class PortHolder:
     pid: Optional[int]  # None: a socket whose process we may not look at
-    command: str
+    command: str  # the whole command line, arguments joined by spaces
     cgroup: str  # e.g. /system.slice/jupyter.service
+    argv: tuple[str, ...] = ()
 
     def in_unit(self, unit: str) -> bool:
         return self.cgroup.rstrip("/").endswith("/" + unit)
@@ -29,7 +36,33 @@ class PortHolder:
     def describe(self) -> str:
         if self.pid is None:
             return "a process of another user (see `sudo ss -ltnp`)"
-        return f"process {self.pid} ({self.command})"
+        return f"process {self.pid} ({summarise(self.argv or tuple(self.command.split()))})"
+
+
+def summarise(argv: tuple[str, ...]) -> str:
+    """The program's name and as many of the last arguments as fit: what says a process is
+    Jupyter (`.../jupyter-lab --port=8888`) comes after a long interpreter path, so cutting
+    the command line at a fixed width would keep only the interpreter."""
+    if not argv:
+        return "no command line"
+    program = _short(os.path.basename(argv[0]) or argv[0])
+    arguments = [_short(argument) for argument in argv[1:]]
+    kept: list[str] = []
+    width = len(program)
+    for argument in reversed(arguments):
+        if width + 1 + len(argument) + len(" ...") > COMMAND_WIDTH:
+            break
+        kept.insert(0, argument)
+        width += 1 + len(argument)
+    if len(kept) < len(arguments):
+        kept.insert(0, "...")
+    return " ".join([program, *kept])
+
+
+def _short(argument: str) -> str:
+    if len(argument) <= ARGUMENT_WIDTH:
+        return argument
+    return "..." + argument[-(ARGUMENT_WIDTH - 3) :]
 
 
 def listening_inodes(port: int, proc: Path = PROC) -> set[int]:
@@ -76,18 +109,16 @@ def _socket_links(process: Path) -> list[str]:
 
 
 def _holder(process: Path) -> PortHolder:
-    command = ""
+    argv: tuple[str, ...] = ()
     with contextlib.suppress(OSError):
         raw = (process / "cmdline").read_bytes()
-        command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
-    if not command:
+        argv = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    if not argv:
         with contextlib.suppress(OSError):
-            command = (process / "comm").read_text().strip()
+            argv = tuple((process / "comm").read_text().split()[:1])
     cgroup = ""
     with contextlib.suppress(OSError):
         for line in (process / "cgroup").read_text().splitlines():
             if line.startswith("0::"):
                 cgroup = line[3:]
-    if len(command) > 60:
-        command = command[:57] + "..."
-    return PortHolder(int(process.name), command, cgroup)
+    return PortHolder(int(process.name), " ".join(argv), cgroup, argv)

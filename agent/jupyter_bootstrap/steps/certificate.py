@@ -4,19 +4,31 @@ covering every name the user will type into the browser."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from jupyter_bootstrap import certs, hostnames, netaddrs, public_address
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import UserError
-from jupyter_bootstrap.files import atomic_write, ensure_dir, read_bytes_or_none, set_mode
+from jupyter_bootstrap.files import (
+    atomic_write,
+    ensure_dir,
+    read_bytes_or_none,
+    set_mode,
+    write_backup,
+)
 
 DIR_MODE = 0o700
 KEY_MODE = 0o600
 CERT_MODE = 0o644
 NEW_CERTIFICATE = "new certificate"
+# certs.self_signed puts this in the subject, and the subject is the issuer: how a
+# certificate of ours is told from one made by hand (the old tutorial's `openssl req`).
+OUR_ORGANIZATION = "jupyter-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -29,9 +41,20 @@ class CertificatePlan:
     names: tuple[str, ...]
     key_type: str
     reason: str
+    # Files at the default paths that jupyter-bootstrap did not make, with the bytes the
+    # check read: copied aside before they are replaced (they may hold a private key, so
+    # never in a repr or a log).
+    backups: tuple[tuple[Path, bytes], ...] = field(default=(), repr=False)
+    # Such files we may not read (root's, from `sudo openssl`): replaced all the same.
+    unreadable: tuple[Path, ...] = ()
 
     @property
     def action(self) -> str:
+        if self.regenerate and (self.backups or self.unreadable):
+            return (
+                "back up the old certificate files (not made by jupyter-bootstrap), then "
+                "generate a new key and self-signed certificate"
+            )
         if self.regenerate:
             return "generate a new key and self-signed certificate"
         return "fix owner and modes"
@@ -71,6 +94,49 @@ def _read(path: Path) -> Optional[bytes]:
         return None
 
 
+def made_by_us(cert_pem: bytes) -> bool:
+    """Whether this is a certificate certs.self_signed made: self-issued, with our
+    organisation in the subject. Anything else at our paths is the user's, kept on change."""
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        return False
+    if certificate.subject != certificate.issuer:
+        return False
+    organisations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return any(attribute.value == OUR_ORGANIZATION for attribute in organisations)
+
+
+def _contents(path: Path) -> tuple[bool, Optional[bytes]]:
+    """(whether something is at `path`, its bytes or None when we may not read them)."""
+    try:
+        return True, path.read_bytes()
+    except FileNotFoundError:
+        return False, None
+    except OSError:
+        return path.exists(), None
+
+
+def foreign_files(
+    certfile: Path, keyfile: Path
+) -> tuple[tuple[tuple[Path, bytes], ...], tuple[Path, ...]]:
+    """(files to back up with their bytes, files we cannot read) before the pair at our
+    paths is replaced: both files when the certificate there is not one of ours (a pair,
+    or one PEM holding key and certificate, made by hand). A key without a certificate is
+    left out: it is most likely ours, from a pair whose certificate was deleted."""
+    cert_there, cert_pem = _contents(certfile)
+    if not cert_there or (cert_pem is not None and made_by_us(cert_pem)):
+        return (), ()
+    backups: list[tuple[Path, bytes]] = []
+    unreadable: list[Path] = []
+    for path, (there, data) in ((certfile, (cert_there, cert_pem)), (keyfile, _contents(keyfile))):
+        if data is not None:
+            backups.append((path, data))
+        elif there:
+            unreadable.append(path)
+    return tuple(backups), tuple(unreadable)
+
+
 def decide(
     info: Optional[certs.CertificateInfo], problem: str, names: list[str], ownership: str
 ) -> tuple[Optional[bool], str]:
@@ -107,13 +173,17 @@ class CertificateStep:
 
     @staticmethod
     def _plan(ctx: Context, regenerate: bool, names: list[str], reason: str) -> CertificatePlan:
+        certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
+        backups, unreadable = foreign_files(certfile, keyfile) if regenerate else ((), ())
         return CertificatePlan(
-            certfile=ctx.paths.default_certfile,
-            keyfile=ctx.paths.default_keyfile,
+            certfile=certfile,
+            keyfile=keyfile,
             regenerate=regenerate,
             names=tuple(names),
             key_type=ctx.settings.key_type,
             reason=reason,
+            backups=backups,
+            unreadable=unreadable,
         )
 
     def _inspect(
@@ -129,7 +199,10 @@ class CertificateStep:
             return None, f"{certfile} / {keyfile}: {error}"
         if not info.key_matches:
             return None, f"{keyfile} does not belong to {certfile}"
-        if info.not_after - certs.utc_now() < datetime.timedelta(days=certs.RENEW_BEFORE_DAYS):
+        now = certs.utc_now()
+        if info.not_after <= now:
+            return None, f"certificate expired {info.not_after:%Y-%m-%d}"
+        if info.not_after - now < datetime.timedelta(days=certs.RENEW_BEFORE_DAYS):
             return None, f"certificate expires {info.not_after:%Y-%m-%d}"
         ctx.facts.certificate = info
         return info, ""
@@ -147,7 +220,13 @@ class CertificateStep:
     def _check_own(self, ctx: Context, certfile: Path, keyfile: Path) -> Status[CertificatePlan]:
         """The user's own pair (e.g. from certbot) is validated, never changed."""
         ctx.facts.certfile, ctx.facts.keyfile = certfile, keyfile
-        for path in (certfile, keyfile):
+        for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+            if path.is_dir():
+                raise UserError(
+                    f"{flag} {path} is a directory, not a file",
+                    hint=f"pass the PEM file in it (ls {path}), e.g. certbot's fullchain.pem "
+                    "and privkey.pem",
+                )
             if not ctx.account.can_read(path):
                 raise UserError(
                     f"{path} is missing or {ctx.account.name} cannot read it",
@@ -169,9 +248,22 @@ class CertificateStep:
             set_mode(plan.keyfile, KEY_MODE, owner)
             set_mode(plan.certfile, CERT_MODE, owner)
             return "fixed owner and modes of the certificate files"
+        # Before anything is replaced: a crash later still leaves the copies.
+        kept = [write_backup(path, data, owner) for path, data in plan.backups]
         key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
         # Key first: a crash in between leaves a mismatched pair, which the next run detects.
         atomic_write(plan.keyfile, key_pem, KEY_MODE, owner)
         atomic_write(plan.certfile, cert_pem, CERT_MODE, owner)
         kind = "RSA 2048" if plan.key_type == "rsa" else "EC P-256"
-        return f"{plan.reason}: new {kind} certificate for {len(plan.names)} names"
+        summary = f"{plan.reason}: new {kind} certificate for {len(plan.names)} names"
+        if kept:
+            summary += (
+                f"; the old files (not made by jupyter-bootstrap) are kept in "
+                f"{plan.certfile.parent} as {', '.join(path.name for path in kept)}"
+            )
+        if plan.unreadable:
+            summary += (
+                f"; replaced without a backup, as {ctx.account.name} cannot read them: "
+                + ", ".join(str(path) for path in plan.unreadable)
+            )
+        return summary

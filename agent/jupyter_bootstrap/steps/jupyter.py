@@ -22,7 +22,9 @@ INSTALL_TIMEOUT = 1800
 def missing_packages(install: Optional[JupyterInstall], app: str) -> list[str]:
     """What `conda install` must add for the chosen app."""
     missing = []
-    if install is None:
+    # Jupyter Server alone serves neither app: `jupyter notebook` would not exist and the
+    # service would fail at every start.
+    if install is None or (app == "notebook" and install.notebook_version is None):
         missing.append("notebook")
     if app == "lab" and (install is None or install.lab_version is None):
         missing.append("jupyterlab")
@@ -77,6 +79,9 @@ class JupyterStep:
                 conda_forge=usable.conda_forge if usable else False,
                 needs_anaconda_tos=anaconda_tos.needed(ctx.facts, ctx.settings),
             )
+            if install is not None and "notebook" in missing:
+                found = f"only jupyter_server {install.server_version}"
+                return drift(f"no notebook package in {prefix} ({found})", plan)
             return drift(f"no {plan.missing} in {prefix}", plan)
         assert install is not None
         parts = []
