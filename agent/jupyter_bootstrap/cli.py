@@ -34,8 +34,14 @@ def _stdin_is_tty() -> bool:
     return sys.stdin.isatty()
 
 
-def _absolute(value: Optional[str]) -> Optional[str]:
-    return str(Path(value).expanduser().resolve()) if value else None
+def _absolute(value: Optional[str], flag: str) -> Optional[str]:
+    """An absolute path, None when the flag was not given; an empty value is a mistake (an
+    unset shell variable), not the same as leaving the flag out."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise UserError(f"{flag} is empty", hint=f"give it a path, or leave {flag} out")
+    return str(Path(value).expanduser().resolve())
 
 
 class BootstrapGroup(click.Group):
@@ -314,14 +320,15 @@ def _conda_overrides(values: dict[str, Any]) -> dict[str, Any]:
 def _overrides(values: dict[str, Any]) -> dict[str, Any]:
     """Settings changes from the given flags, validated; absent flags are not overrides."""
     from jupyter_bootstrap.hostnames import parse_hostname
+    from jupyter_bootstrap.settings import valid_unit_name
 
     overrides: dict[str, Any] = {
         key: values.get(key)
         for key in ("distribution", "app", "port", "access", "key_type", "service_name")
     }
     overrides["no_service"] = values.get("no_service")
-    overrides["prefix"] = _absolute(values.get("prefix"))
-    overrides["notebook_dir"] = _absolute(values.get("notebook_dir"))
+    overrides["prefix"] = _absolute(values.get("prefix"), "--prefix")
+    overrides["notebook_dir"] = _absolute(values.get("notebook_dir"), "--notebook-dir")
     if values.get("hostnames"):
         names: list[str] = []
         for raw in values["hostnames"]:
@@ -330,26 +337,21 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
                 names.append(name)
         overrides["hostnames"] = names
     certfile, keyfile = values.get("certfile"), values.get("keyfile")
-    if bool(certfile) != bool(keyfile):
+    if (certfile is None) != (keyfile is None):
         raise UserError(
             "--certfile and --keyfile go together",
             hint="pass both: the certificate and its private key",
         )
-    overrides["certfile"] = _absolute(certfile)
-    overrides["keyfile"] = _absolute(keyfile)
+    overrides["certfile"] = _absolute(certfile, "--certfile")
+    overrides["keyfile"] = _absolute(keyfile, "--keyfile")
     service_name = values.get("service_name")
-    if service_name is not None and not _valid_unit_name(service_name):
+    if service_name is not None and not valid_unit_name(service_name):
         raise UserError(
             f"--service-name {service_name!r} is not a valid systemd unit name",
             hint="use letters, digits, '-', '_' or '.', e.g. jupyter",
         )
     overrides.update(_conda_overrides(values))
     return overrides
-
-
-def _valid_unit_name(name: str) -> bool:
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-    return bool(name) and len(name) < 240 and set(name) <= allowed and not name.startswith(".")
 
 
 def _build_context(
@@ -413,7 +415,7 @@ def init(**values: Any) -> None:
     from jupyter_bootstrap.engine import Options
 
     given_hash = values.get("password_hash")
-    if given_hash and jupyter_hash.kind(given_hash) is jupyter_hash.HashKind.INVALID:
+    if given_hash is not None and jupyter_hash.kind(given_hash) is jupyter_hash.HashKind.INVALID:
         raise UserError(
             "--password-hash is not a valid Jupyter password hash",
             hint='make one with: python -c "from jupyter_server.auth import passwd; '

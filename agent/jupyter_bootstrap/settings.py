@@ -89,6 +89,12 @@ def _from_dict(data: dict[str, Any]) -> Settings:
     return settings
 
 
+def valid_unit_name(name: str) -> bool:
+    """A systemd unit name we can put under /etc/systemd/system (no path, no spaces)."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+    return bool(name) and len(name) < 240 and set(name) <= allowed and not name.startswith(".")
+
+
 def _validate_types(settings: Settings) -> None:
     for item in dataclasses.fields(settings):
         value = getattr(settings, item.name)
@@ -106,6 +112,23 @@ def _validate_types(settings: Settings) -> None:
     ):
         if getattr(settings, name) not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+    _validate_values(settings)
+
+
+def _validate_values(settings: Settings) -> None:
+    """Ranges and forms, as the flags that set them check them: a hand-edited file must not
+    get past what `init --port 0` or `--service-name a/b` is refused for."""
+    from jupyter_bootstrap.hostnames import parse_hostname
+
+    if not 1 <= settings.port <= 65535:
+        raise ValueError(f"port {settings.port} is not between 1 and 65535")
+    if not valid_unit_name(settings.service_name):
+        raise ValueError(f"service_name {settings.service_name!r} is not a systemd unit name")
+    for name in settings.hostnames:
+        try:
+            parse_hostname(name)
+        except UserError as error:
+            raise ValueError(f"hostname {name!r}: {error.message}") from None
 
 
 def save(path: Path, settings: Settings, owner: Optional[Owner] = None) -> bool:
