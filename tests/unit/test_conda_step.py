@@ -449,6 +449,26 @@ def test_on_a_terminal_the_terms_are_asked_once_and_the_answer_saved(
     assert [c["packages"] for c in commands if c["command"] == "install"] == [["notebook"]]
 
 
+def test_the_terms_are_asked_first_for_a_conda_found_without_jupyter(
+    site: InstallerSite, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Miniconda already there (so --skip conda): the terms are still asked in the
+    preflight, not discovered half-way through the run."""
+    from jupyter_bootstrap import cli
+
+    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    installer = tmp_path / "Miniconda3.sh"
+    installer.write_bytes(FakeInstaller(distribution="miniconda").build())
+    prefix = site.prefix()
+    subprocess.run(["bash", str(installer), "-b", "-p", str(prefix)], check=True)
+    flags = ("--skip", "conda", "--prefix", str(prefix))
+    accepted = init_no_service(*flags, input=f"y\n{PASSWORD}\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert "200 people" in accepted.output
+    commands = conda_commands(prefix)
+    assert [c["packages"] for c in commands if c["command"] == "install"] == [["notebook"]]
+
+
 def test_an_old_conda_without_the_tos_command_still_installs_jupyter(site: InstallerSite) -> None:
     site.publish_default("miniconda", has_tos=False)
     prefix = site.prefix()

@@ -77,7 +77,10 @@ class JupyterStep:
                 packages=tuple(missing),
                 conda_bin=prefix / "bin" / "conda" if usable else None,
                 conda_forge=usable.conda_forge if usable else False,
-                needs_anaconda_tos=anaconda_tos.needed(ctx.facts, ctx.settings),
+                # The prediction covers a conda still to be installed; a working one that
+                # is not conda-forge's will ask Anaconda's channels whatever it predicts.
+                needs_anaconda_tos=anaconda_tos.needed(ctx.facts, ctx.settings)
+                or (usable is not None and not usable.conda_forge),
             )
             if install is not None and "notebook" in missing:
                 found = f"only jupyter_server {install.server_version}"
@@ -114,8 +117,12 @@ class JupyterStep:
             source = "conda-forge"
         else:
             # Accepted in the preflight (or by the flag); never a question half-way through.
-            anaconda_tos.ensure_accepted(ctx.settings, prefix, interactive=False)
-            ctx.save_settings()
+            if not ctx.settings.accept_anaconda_tos:
+                raise StepFailed(
+                    "Anaconda's terms of service were not accepted before the run started",
+                    hint="run `jupyter-bootstrap init` again: it asks before it changes "
+                    "anything (or pass --accept-anaconda-tos)",
+                )
             anaconda_tos.accept(ctx.account, plan.conda_bin)
             env.update(anaconda_tos.AUTO_ACCEPT_ENV)
             source = "Anaconda's channels"
