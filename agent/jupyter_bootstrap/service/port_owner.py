@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from jupyter_bootstrap.service import process
+
 PROC = Path("/proc")
 LISTEN = "0A"  # TCP_LISTEN in the kernel's `st` column
 
@@ -92,7 +94,7 @@ def holders(port: int, proc: Path = PROC) -> list[PortHolder]:
         for link in _socket_links(entry):
             if link in wanted:
                 seen.add(link)
-                found.append(_holder(entry))
+                found.append(_holder(entry, proc))
                 break
     if wanted - seen:
         found.append(PortHolder(None, "", ""))
@@ -108,17 +110,8 @@ def _socket_links(process: Path) -> list[str]:
     return links
 
 
-def _holder(process: Path) -> PortHolder:
-    argv: tuple[str, ...] = ()
-    with contextlib.suppress(OSError):
-        raw = (process / "cmdline").read_bytes()
-        argv = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
-    if not argv:
-        with contextlib.suppress(OSError):
-            argv = tuple((process / "comm").read_text().split()[:1])
-    cgroup = ""
-    with contextlib.suppress(OSError):
-        for line in (process / "cgroup").read_text().splitlines():
-            if line.startswith("0::"):
-                cgroup = line[3:]
-    return PortHolder(int(process.name), " ".join(argv), cgroup, argv)
+def _holder(entry: Path, proc: Path) -> PortHolder:
+    found = process.read(int(entry.name), proc)
+    if found is None:  # gone since the scan
+        return PortHolder(int(entry.name), "", "")
+    return PortHolder(found.pid, " ".join(found.argv), found.cgroup, found.argv)

@@ -32,6 +32,9 @@ def read(pid: int, proc: Path = PROC) -> Optional[Process]:
     with contextlib.suppress(OSError):
         raw = (base / "cmdline").read_bytes()
         argv = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    if not argv:  # a kernel thread or a zombie: its name is all there is
+        with contextlib.suppress(OSError):
+            argv = tuple((base / "comm").read_text().split()[:1])
     uid = None
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in (base / "status").read_text().splitlines():
