@@ -43,7 +43,7 @@ def directives(text: str) -> dict[str, str]:
     return found
 
 
-def test_the_unit_says_what_the_issue_asks(tmp_path: Path) -> None:
+def test_the_unit_runs_jupyter_hardened_as_the_user_at_boot(tmp_path: Path) -> None:
     text = units.render(values(tmp_path))
     assert text.splitlines()[0] == units.MARKER
     assert units.is_ours(text)
