@@ -1,5 +1,6 @@
 """The Jupyter config file we manage: rendering our block, finding a password hash that is
-already configured, and the JSON file whose values would silently override ours."""
+already configured, the JSON file whose values would silently override ours, and the
+classic Notebook settings an old hand-made setup left behind."""
 
 from __future__ import annotations
 
@@ -51,6 +52,32 @@ HASH_TARGETS = (
     ("ServerApp", "password"),
     ("NotebookApp", "password"),
 )
+
+
+# What our Jupyter Server config sets, as a hand-made classic Notebook config spelled it
+# (`c.NotebookApp.<key>` in jupyter_notebook_config.py). Notebook 7 still reads that file
+# and hands these to the server, logging "'ip' has moved from NotebookApp to ServerApp" for
+# each on every start; the password competes with ours.
+LEGACY_NOTEBOOK_KEYS = (
+    "password",
+    "certfile",
+    "keyfile",
+    "ip",
+    "port",
+    "port_retries",
+    "open_browser",
+    "notebook_dir",
+    "allow_password_change",
+)
+
+
+@dataclass(frozen=True)
+class LegacyCleanup:
+    """A classic Notebook config with our settings' legacy lines taken out."""
+
+    kept: str
+    # What was taken out ("NotebookApp.ip", ...), in file order.
+    moved: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -148,3 +175,57 @@ def without_keys(data: dict[str, Any], keys: list[tuple[str, str]]) -> dict[str,
         else:
             result[section] = content
     return result
+
+
+def _legacy_key(statement: ast.stmt) -> Optional[str]:
+    """`key` when the statement is `c.NotebookApp.<key> = ...` for one of our settings."""
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return None
+    target = statement.targets[0]
+    if (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Attribute)
+        and isinstance(target.value.value, ast.Name)
+        and target.value.value.id == "c"
+        and target.value.attr == "NotebookApp"
+        and target.attr in LEGACY_NOTEBOOK_KEYS
+    ):
+        return target.attr
+    return None
+
+
+def without_legacy_notebook_settings(python_source: str) -> Optional[LegacyCleanup]:
+    """The source without its top-level `c.NotebookApp.<our key> = ...` lines; None when
+    there are none (or the file does not parse: Jupyter skips it then, and it is the user's
+    to fix). A statement sharing a line with another one, or nested in a block, stays: taking
+    it out could change or break the user's other lines."""
+    try:
+        tree = ast.parse(python_source)
+    except SyntaxError:
+        return None
+    spans = [(node.lineno, node.end_lineno or node.lineno) for node in tree.body]
+    drop: set[int] = set()
+    moved: list[str] = []
+    for index, node in enumerate(tree.body):
+        key = _legacy_key(node)
+        first, last = spans[index]
+        shares_a_line = any(
+            other_first <= last and first <= other_last
+            for other_index, (other_first, other_last) in enumerate(spans)
+            if other_index != index
+        )
+        if key is None or shares_a_line:
+            continue
+        drop.update(range(first, last + 1))
+        moved.append(f"NotebookApp.{key}")
+    if not moved:
+        return None
+    # Split on "\n" alone, as the parser numbers lines (str.splitlines also breaks at form
+    # feeds and other characters that Python source treats as plain whitespace).
+    lines = python_source.split("\n")
+    kept = "\n".join(line for number, line in enumerate(lines, 1) if number not in drop)
+    try:
+        ast.parse(kept)
+    except SyntaxError:
+        return None
+    return LegacyCleanup(kept, tuple(moved))

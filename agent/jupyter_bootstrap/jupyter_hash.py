@@ -9,16 +9,37 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from enum import Enum
+from typing import Optional
 
 ARGON2_PREFIX = "argon2:"
 MIN_PASSWORD_LENGTH = 8
+# What Jupyter's login form does to a typed password before checking it (tornado's
+# get_argument): control characters become spaces, then surrounding whitespace is stripped.
+# A password that this changes is hashed as typed but never arrives as typed: no login.
+_FORM_REMOVES = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
 class HashKind(Enum):
     ARGON2 = "argon2"
     LEGACY = "legacy"  # salted sha1/sha256...: accepted by Jupyter but cheap to brute-force
     INVALID = "invalid"
+
+
+def refusal(password: str) -> Optional[str]:
+    """Why `password` cannot be used (None when it can): too short, or not what the login
+    form would send."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"too short: use at least {MIN_PASSWORD_LENGTH} characters"
+    if password != password.strip():
+        # Short enough for one prompt line of 100 columns.
+        return (
+            "it starts or ends with a space; the login page strips that, so it could never log in"
+        )
+    if _FORM_REMOVES.search(password):
+        return "it holds a control character, which the login page turns into a space"
+    return None
 
 
 def hash_password(password: str) -> str:

@@ -9,7 +9,7 @@ from typing import Callable
 import click
 
 from jupyter_bootstrap.errors import UserError
-from jupyter_bootstrap.jupyter_hash import MIN_PASSWORD_LENGTH
+from jupyter_bootstrap.jupyter_hash import refusal
 
 TRIES = 3
 
@@ -30,14 +30,20 @@ def password_reader(from_stdin: bool, stdin_is_tty: Callable[[], bool]) -> Calla
 
 def _from_stdin() -> str:
     line = sys.stdin.readline()
+    # Only the line ending goes: anything else on the line is the password as given.
     password = line.rstrip("\r\n")
     if not password:
         raise UserError(
             "--password-stdin: no password on standard input",
             hint='echo "$PASSWORD" | jupyter-bootstrap init --password-stdin',
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    reason = refusal(password)
+    if reason is not None:
+        raise UserError(
+            f"the password on standard input is refused: {reason}",
+            hint="pipe in another one; only the line ending is removed from it, so "
+            "anything else on the line is part of the password",
+        )
     return password
 
 
@@ -45,8 +51,9 @@ def _prompt() -> str:
     click.echo("Choose the password for Jupyter's login page (typing is hidden).")
     for _ in range(TRIES):
         password = click.prompt("  New Jupyter password", hide_input=True, err=True)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            click.echo(f"  Too short: use at least {MIN_PASSWORD_LENGTH} characters.", err=True)
+        reason = refusal(password)
+        if reason is not None:
+            click.echo(f"  {reason[0].upper()}{reason[1:]}.", err=True)
             continue
         again = click.prompt("  Same password again", hide_input=True, err=True)
         if again != password:

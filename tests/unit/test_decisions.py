@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import pytest
 
@@ -175,6 +175,77 @@ def test_only_new_config_bytes_restart_the_server() -> None:
     assert "set its mode to 600" in config_plan(None, True).action
 
 
+NOTEBOOK_CONFIG = Path("/home/ubuntu/.jupyter/jupyter_notebook_config.py")
+SEED_TUTORIAL = (
+    "c = get_config()\n"
+    "# Kernel config\n"
+    "c.IPKernelApp.pylab = 'inline'\n"
+    "c.NotebookApp.certfile = u'/home/ubuntu/certs/mycert.pem'\n"
+    "c.NotebookApp.ip = '*'\n"
+    "c.NotebookApp.open_browser = False\n"
+    "c.NotebookApp.password = u'sha1:0123456789ab:" + "0" * 40 + "'\n"
+    "# It is a good idea to put it on a known, fixed port\n"
+    "c.NotebookApp.port = 8888\n"
+)
+SEED_KEPT = (
+    "c = get_config()\n"
+    "# Kernel config\n"
+    "c.IPKernelApp.pylab = 'inline'\n"
+    "# It is a good idea to put it on a known, fixed port\n"
+)
+
+# (config kind we write, the classic Notebook config as it is) -> (kept text, moved keys)
+LEGACY_TABLE = [
+    pytest.param(
+        "server",
+        SEED_TUTORIAL,
+        (SEED_KEPT, ("certfile", "ip", "open_browser", "password", "port")),
+        id="the old tutorial's config: its NotebookApp lines out, the rest stays",
+    ),
+    pytest.param("notebook", SEED_TUTORIAL, None, id="classic Notebook: that file is ours"),
+    pytest.param("server", None, None, id="no classic config: nothing"),
+    pytest.param("server", "c.NotebookApp.token = ''\n", None, id="a key we do not set: stays"),
+    pytest.param(
+        "server",
+        "c.NotebookApp.notebook_dir = (\n    '/data'\n)\nc.NotebookApp.keyfile = 'k'\n",
+        ("", ("notebook_dir", "keyfile")),
+        id="a statement over several lines goes whole",
+    ),
+    pytest.param(
+        "server",
+        "x = 1; c.NotebookApp.ip = '*'\nif x:\n    c.NotebookApp.port = 1\n",
+        None,
+        id="sharing a line or nested in a block: left alone",
+    ),
+    pytest.param("server", "c.NotebookApp.ip = (\n", None, id="does not parse: left alone"),
+]
+
+
+@pytest.mark.parametrize(("kind", "original", "expected"), LEGACY_TABLE)
+def test_legacy_notebook_lines_decision(
+    kind: str, original: Optional[str], expected: Optional[tuple[str, tuple[str, ...]]]
+) -> None:
+    data = original.encode() if original is not None else None
+    rewrite = config.decide_legacy(kind, NOTEBOOK_CONFIG, data)
+    if expected is None:
+        assert rewrite is None
+        return
+    assert rewrite is not None
+    kept, keys = expected
+    assert rewrite.kept == kept
+    assert rewrite.moved == tuple(f"NotebookApp.{key}" for key in keys)
+    assert rewrite.original == data  # what the backup will hold
+
+
+def test_moving_legacy_lines_restarts_the_server() -> None:
+    """Notebook 7 reads jupyter_notebook_config.py at start: taking lines out of it is a
+    change the running server has not loaded, even when our own file is right."""
+    rewrite = config.decide_legacy("server", NOTEBOOK_CONFIG, SEED_TUTORIAL.encode())
+    plan = dataclasses.replace(config_plan(None, False), legacy=rewrite)
+    assert plan.restart_reason == config.CONFIG_CHANGED
+    assert "jupyter_notebook_config.py" in plan.action
+
+
 # -- certificate --------------------------------------------------------------------------
 
 NAMES = ["localhost", "127.0.0.1", "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"]
@@ -286,41 +357,148 @@ def test_conda_refuses_a_prefix_the_user_cannot_write() -> None:
         conda.decide(found(PrefixState.ABSENT), False, Path("/opt"), "ubuntu", never)
 
 
+# An install of ours into PREFIX that never finished (the run was killed): what the record
+# says, and what the prefix holds that no installer makes (None: the prefix is a file).
+STARTED = conda.CondaRecord(PREFIX, "installing", "Anaconda3-old.sh", "2026-12-01T10:00:00Z")
+REINSTALL = (
+    f"remove what the interrupted install left in {PREFIX} and install {INSTALLER.filename} again"
+)
+INSTALL = f"download {INSTALLER.filename} and install it into {PREFIX}"
+REPAIR = f"repair it with {INSTALLER.filename} -u"
+
+# (state, our unfinished record, strangers, writable) -> action (with the installer's -u or
+# not, the leftovers removed first or not), or the refusal's words
+INTERRUPTED_TABLE = [
+    pytest.param(PrefixState.READY, STARTED, (), True, None, id="finished after all: used"),
+    pytest.param(PrefixState.ABSENT, STARTED, None, True, (INSTALL, False, False), id="absent"),
+    pytest.param(PrefixState.EMPTY, STARTED, (), True, (INSTALL, True, False), id="empty: -u"),
+    pytest.param(
+        PrefixState.FOREIGN, STARTED, (), True, (REINSTALL, False, True), id="unpacking: redo"
+    ),
+    pytest.param(
+        PrefixState.CONDA_ENV, STARTED, (), True, (REINSTALL, False, True), id="half: redo"
+    ),
+    pytest.param(
+        PrefixState.BROKEN, STARTED, (), True, (REINSTALL, False, True), id="broken: redo"
+    ),
+    pytest.param(
+        PrefixState.BROKEN, STARTED, ("my-notes.txt",), True, (REPAIR, True, False),
+        id="broken with user files: -u",
+    ),
+    pytest.param(
+        PrefixState.FOREIGN, STARTED, ("thesis",), True, "holds thesis, which no conda",
+        id="user data in it: refused",
+    ),
+    pytest.param(PrefixState.FOREIGN, STARTED, None, True, "left untouched", id="a file"),
+    pytest.param(PrefixState.FOREIGN, None, (), True, "left untouched", id="no record: refused"),
+    pytest.param(PrefixState.CONDA_ENV, None, (), True, "left untouched", id="no record: env"),
+    pytest.param(PrefixState.BROKEN, None, (), True, (REPAIR, True, False), id="found broken"),
+    pytest.param(
+        PrefixState.FOREIGN, STARTED, (), False, "not writable by ubuntu", id="not writable"
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "started", "strangers", "writable", "expected"), INTERRUPTED_TABLE
+)
+def test_conda_finishes_only_its_own_interrupted_install(
+    state: PrefixState,
+    started: Optional[conda.CondaRecord],
+    strangers: Optional[tuple[str, ...]],
+    writable: bool,
+    expected: object,
+) -> None:
+    def decide() -> tuple[str, Optional[conda.CondaPlan]]:
+        return conda.decide(
+            found(state, "no conda-meta/history"), writable, PREFIX.parent, "ubuntu",
+            lambda: INSTALLER, started, strangers,
+        )  # fmt: skip
+
+    if isinstance(expected, str):
+        with pytest.raises(UserError, match=expected):
+            decide()
+        return
+    summary, plan = decide()
+    if expected is None:
+        assert plan is None
+        return
+    assert plan is not None
+    assert (plan.action, plan.update, plan.leftovers is not None) == expected
+    assert plan.fresh == (expected != (REPAIR, True, False))  # a fresh install becomes ours
+    if plan.leftovers is not None:
+        assert summary == (
+            f"{PREFIX} is what an install by jupyter-bootstrap that did not finish "
+            "(Anaconda3-old.sh, 2026-12-01T10:00:00Z) left"
+        )
+
+
 # -- password -----------------------------------------------------------------------------
 
 ARGON = "argon2:$argon2id$v=19$m=10240,t=10,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 OTHER = ARGON.replace("aGFzaG", "b3RoZX")
 SHA1 = "sha1:0123456789ab:" + "0" * 40
 
-# (saved, typed, given, --reset-password, found in a hand-made config) -> plan source
+ASK, TYPED, GIVEN, ADOPTED = (
+    password.Source.ASK,
+    password.Source.TYPED,
+    password.Source.GIVEN,
+    password.Source.ADOPTED,
+)
+
+
+class Told(NamedTuple):
+    """What this run was told, and whether a terminal can be asked."""
+
+    typed: Optional[str] = None
+    given: Optional[str] = None
+    reset: bool = False
+    stdin: bool = False
+    tty: bool = False
+
+
+# (saved, found in a hand-made config, what the run was told) -> plan source
 PASSWORD_TABLE = [
-    pytest.param(ARGON, None, None, False, None, None, id="set: nothing"),
-    pytest.param(None, None, None, False, None, password.Source.ASK, id="first run: ask"),
-    pytest.param(None, None, None, False, SHA1, password.Source.ADOPTED, id="hand-made: keep"),
-    pytest.param(ARGON, OTHER, None, False, None, password.Source.TYPED, id="typed: store"),
-    pytest.param(ARGON, ARGON, None, True, None, None, id="typed and stored: done"),
-    pytest.param(ARGON, None, OTHER, False, None, password.Source.GIVEN, id="given: store"),
-    pytest.param(OTHER, None, OTHER, True, None, None, id="given and stored, with reset: done"),
-    pytest.param(ARGON, None, None, True, None, password.Source.ASK, id="reset: ask"),
-    pytest.param("argon2:broken", None, None, False, None, password.Source.ASK, id="malformed"),
+    pytest.param(ARGON, None, Told(), None, id="set: nothing"),
+    pytest.param(None, None, Told(), ASK, id="first run: ask"),
+    pytest.param(None, SHA1, Told(), ADOPTED, id="hand-made sha1, no terminal: keep (warned)"),
+    pytest.param(ARGON, None, Told(typed=OTHER), TYPED, id="typed: store"),
+    pytest.param(ARGON, None, Told(typed=ARGON, reset=True), None, id="typed and stored: done"),
+    pytest.param(ARGON, None, Told(given=OTHER), GIVEN, id="given: store"),
+    pytest.param(OTHER, None, Told(given=OTHER, reset=True), None, id="given, stored, reset: done"),
+    pytest.param(ARGON, None, Told(reset=True), ASK, id="reset: ask"),
+    pytest.param("argon2:broken", None, Told(), ASK, id="malformed"),
+    # A found sha1 hash is never taken over silently, and what the user gives always wins.
+    pytest.param(None, SHA1, Told(tty=True), ASK, id="hand-made sha1, terminal: ask"),
+    pytest.param(None, SHA1, Told(stdin=True), ASK, id="hand-made sha1, --password-stdin: read"),
+    pytest.param(None, SHA1, Told(typed=OTHER), TYPED, id="hand-made sha1, typed: store typed"),
+    pytest.param(None, SHA1, Told(given=OTHER), GIVEN, id="hand-made sha1, given: store given"),
+    pytest.param(None, SHA1, Told(reset=True), ASK, id="hand-made sha1, reset: ask"),
+    pytest.param(None, ARGON, Told(tty=True), ADOPTED, id="hand-made argon2: keep"),
+    pytest.param(None, ARGON, Told(stdin=True), ASK, id="hand-made argon2, --password-stdin: read"),
+    pytest.param(ARGON, None, Told(stdin=True), ASK, id="set, --password-stdin: read"),
+    pytest.param(SHA1, None, Told(tty=True), None, id="saved sha1: nothing (warned)"),
 ]
 
 
-@pytest.mark.parametrize(
-    ("saved", "typed", "given", "reset", "adoptable", "expected"), PASSWORD_TABLE
-)
+@pytest.mark.parametrize(("saved", "adoptable", "run", "expected"), PASSWORD_TABLE)
 def test_password_decision(
-    saved: Optional[str],
-    typed: Optional[str],
-    given: Optional[str],
-    reset: bool,
-    adoptable: Optional[str],
-    expected: Optional[password.Source],
+    saved: Optional[str], adoptable: Optional[str], run: Told, expected: Optional[password.Source]
 ) -> None:
-    _, plan = password.decide(saved, typed, given, reset, adoptable)
+    _, plan = password.decide(saved, run.typed, run.given, run.reset, adoptable, run.stdin, run.tty)
     assert (plan.source if plan else None) == expected
     if plan is not None:
         assert plan.restart_reason is None  # the new hash reaches Jupyter through the config
+        stored = {ASK: None, TYPED: run.typed, GIVEN: run.given, ADOPTED: adoptable}
+        assert plan.new_hash == stored[plan.source]
+
+
+def test_a_weak_found_hash_is_said_before_the_prompt() -> None:
+    summary, plan = password.decide(None, None, None, False, SHA1, False, True)
+    assert plan is not None and plan.replaces_weak and "weak" in summary
+    for run in (Told(tty=True), Told(stdin=True), Told(reset=True, tty=True)):
+        _, plan = password.decide(None, None, None, run.reset, ARGON, run.stdin, run.tty)
+        assert plan is not None and not plan.replaces_weak
 
 
 # -- service: what systemd really runs ------------------------------------------------------

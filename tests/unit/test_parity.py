@@ -108,3 +108,16 @@ def test_install_sh_supports_the_architectures_the_host_step_supports() -> None:
 
 def test_step_names_are_the_steps_init_runs_in_order() -> None:
     assert tuple(step.name for step in init_steps()) == STEP_NAMES
+
+
+def test_every_module_has_a_place_in_the_import_layers() -> None:
+    """A module left out of the layers contract is not checked by it at all."""
+    project = Path(__file__).resolve().parents[2]
+    block = re.search(r"(?ms)^layers = \[(.*?)^\]", (project / "pyproject.toml").read_text())
+    assert block is not None
+    layers = re.findall(r'"([^"]+)"', block.group(1))
+    placed = {name.strip() for layer in layers for name in layer.split(":")}
+    package = project / "agent" / "jupyter_bootstrap"
+    modules = {p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    modules |= {p.name for p in package.iterdir() if (p / "__init__.py").exists()}
+    assert modules - placed == set()

@@ -150,3 +150,129 @@ def test_password_with_a_deleted_key_makes_no_new_certificate(
     assert "jupyter-bootstrap init" in error_lines(result.stderr), result.stderr
     assert (certfile.read_bytes(), settings.read_bytes(), config.read_bytes()) == before
     assert not keyfile.exists()
+
+
+# -- a hand-made setup's hash, and what the user gives ------------------------------------
+
+OLD_PASSWORD = "old-tutorial-password"
+
+
+def seed_tutorial(home: Path) -> str:
+    """The old tutorial's classic Notebook config with its sha1 hash; returns the hash."""
+    from jupyter_server.auth.security import passwd
+
+    legacy: str = passwd(OLD_PASSWORD, algorithm="sha1")  # type: ignore[no-untyped-call]
+    notebook_config = home / ".jupyter" / "jupyter_notebook_config.py"
+    notebook_config.parent.mkdir(exist_ok=True)
+    notebook_config.write_text(f"c = get_config()\nc.NotebookApp.password = u'{legacy}'\n")
+    return legacy
+
+
+def test_password_stdin_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: Path) -> None:
+    seed_tutorial(home)
+    result = init_files_only(jupyter_prefix, password="the-new-password")
+    assert result.exit_code == 0, result.output
+    assert jupyter_hash.verify(saved_hash(home), "the-new-password")
+    assert jupyter_hash.kind(saved_hash(home)) is HashKind.ARGON2
+    assert "weak" not in result.stderr
+    config = (home / ".jupyter" / "jupyter_server_config.py").read_text()
+    assert repr(saved_hash(home)) in config
+
+
+def test_password_hash_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: Path) -> None:
+    seed_tutorial(home)
+    hashed = jupyter_hash.hash_password("made-elsewhere")
+    result = invoke(
+        "init", "--prefix", str(jupyter_prefix), "--no-service", "--password-hash", hashed
+    )
+    assert result.exit_code == 0, result.output
+    assert saved_hash(home) == hashed
+
+
+def test_a_found_sha1_hash_on_a_terminal_asks_for_a_new_password(
+    home: Path, jupyter_prefix: Path, tty: None
+) -> None:
+    seed_tutorial(home)
+    answers = "the-new-password\nthe-new-password\n"
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "weak hash" in flat(result.output)  # why it asks although a password was set
+    assert jupyter_hash.verify(saved_hash(home), "the-new-password")
+    assert jupyter_hash.kind(saved_hash(home)) is HashKind.ARGON2
+
+
+def test_a_found_sha1_hash_without_a_terminal_is_kept_with_a_warning_every_run(
+    home: Path, jupyter_prefix: Path
+) -> None:
+    legacy = seed_tutorial(home)
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service")
+    assert result.exit_code == 0, result.output
+    assert saved_hash(home) == legacy
+    assert "`jupyter-bootstrap password`" in flat(result.stderr)
+    for again in (invoke("status"), invoke("init")):
+        assert again.exit_code == 0, again.output
+        assert "weak" in again.stderr and "`jupyter-bootstrap password`" in flat(again.stderr)
+
+
+def test_a_found_argon2_hash_is_adopted_without_asking(
+    home: Path, jupyter_prefix: Path, tty: None
+) -> None:
+    """`jupyter server password` writes an argon2 hash into the JSON config: strong, so it is
+    taken over as it is (no prompt: the empty input would abort one)."""
+    found = jupyter_hash.hash_password("set-with-jupyter")
+    json_config = home / ".jupyter" / "jupyter_server_config.json"
+    json_config.parent.mkdir()
+    json_config.write_text(json.dumps({"IdentityProvider": {"hashed_password": found}}))
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input="")
+    assert result.exit_code == 0, result.output
+    assert saved_hash(home) == found
+    assert "weak" not in result.stderr
+
+
+def test_password_stdin_again_with_the_same_password_changes_nothing(
+    home: Path, jupyter_prefix: Path
+) -> None:
+    assert init_files_only(jupyter_prefix).exit_code == 0
+    settings = home / ".config" / "jupyter-bootstrap" / "settings.json"
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    before = (settings.read_bytes(), config.read_bytes())
+    again = init_files_only(jupyter_prefix)
+    assert again.exit_code == 0, again.output
+    assert "changed" not in again.output
+    assert (settings.read_bytes(), config.read_bytes()) == before
+
+    other = init_files_only(jupyter_prefix, password="another-password")
+    assert other.exit_code == 0, other.output
+    assert jupyter_hash.verify(saved_hash(home), "another-password")
+
+
+# -- passwords the login page would change ------------------------------------------------
+
+
+@pytest.mark.parametrize("given", [" leading-space", "trailing-space ", "\ttabbed-password"])
+def test_stdin_password_with_surrounding_whitespace_is_refused(
+    home: Path, jupyter_prefix: Path, given: str
+) -> None:
+    result = init_files_only(jupyter_prefix, password=given)
+    assert result.exit_code == 2, result.output
+    assert "starts or ends with a space" in flat(result.stderr)
+    assert "the password on standard input is refused" in flat(result.stderr)
+    assert "login page strips" in flat(result.stderr)
+    # Refused before anything is written: no settings, config or certificate.
+    assert not any((home / name).exists() for name in (".config", ".jupyter", "certs"))
+
+
+def test_prompt_reasks_on_surrounding_whitespace(
+    home: Path, jupyter_prefix: Path, tty: None
+) -> None:
+    answers = "spaced-password \nspaced-password\nspaced-password\n"
+    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "starts or ends with a space" in flat(result.stderr)
+    assert jupyter_hash.verify(saved_hash(home), "spaced-password")
+
+
+def test_stdin_keeps_inner_spaces(home: Path, jupyter_prefix: Path) -> None:
+    result = init_files_only(jupyter_prefix, password="inner spaces are fine")
+    assert result.exit_code == 0, result.output
+    assert jupyter_hash.verify(saved_hash(home), "inner spaces are fine")

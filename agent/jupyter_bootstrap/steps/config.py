@@ -1,5 +1,6 @@
 """Jupyter config: our managed block in ~/.jupyter/jupyter_server_config.py (or the classic
-jupyter_notebook_config.py), and no JSON sibling silently overriding it."""
+jupyter_notebook_config.py), no JSON sibling silently overriding it, and no classic Notebook
+settings from an old hand-made setup competing with it."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ class JsonRewrite:
 
 
 @dataclass(frozen=True)
+class LegacyRewrite:
+    """Lines of a hand-made classic Notebook config that set what our server config sets,
+    moved out into a backup; the user's other lines stay."""
+
+    path: Path
+    original: bytes
+    kept: str
+    moved: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ConfigPlan:
     path: Path
     # The whole new file when its bytes change; None when only its mode is wrong.
@@ -47,6 +59,7 @@ class ConfigPlan:
     create_root: Optional[Path]
     # The password or certificate is not there yet (a check before those steps ran).
     waiting: bool = False
+    legacy: Optional[LegacyRewrite] = None
 
     @property
     def action(self) -> str:
@@ -61,12 +74,15 @@ class ConfigPlan:
             actions.append(f"set its mode to {CONFIG_MODE:o}")
         if self.json is not None:
             actions.append(f"move the overriding keys out of {self.json.path.name}")
+        if self.legacy is not None:
+            actions.append(f"move the old NotebookApp lines out of {self.legacy.path.name}")
         return ", ".join(actions)
 
     @property
     def restart_reason(self) -> Optional[str]:
         # A mode or a new folder is nothing Jupyter reads at start: no restart for those.
-        if self.text is not None or self.json is not None:
+        # The classic Notebook config is read at start too (Notebook 7 still loads it).
+        if self.text is not None or self.json is not None or self.legacy is not None:
             return CONFIG_CHANGED
         return None
 
@@ -117,6 +133,31 @@ def _json_rewrite(kind: str, path: Path) -> tuple[list[str], Optional[JsonRewrit
     kept = json.dumps(jupyter_config.without_keys(data, conflicts), indent=2) + "\n"
     names = ", ".join(f"{s}.{k}" for s, k in conflicts)
     return [f"{path.name} overrides {names}"], JsonRewrite(path, original, kept, len(conflicts))
+
+
+def _read_legacy(path: Path) -> Optional[bytes]:
+    """The classic Notebook config's bytes; None when absent or unreadable (Jupyter, running
+    as the same user, cannot read it either, so it competes with nothing)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def decide_legacy(kind: str, path: Path, original: Optional[bytes]) -> Optional[LegacyRewrite]:
+    """With a Jupyter Server config (kind "server"), the lines of the classic Notebook config
+    at `path` (as `original` holds it) that Notebook 7 would move over ours, and the file
+    without them; None when nothing competes."""
+    if kind != "server" or not original:
+        return None
+    try:
+        source = original.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    cleanup = jupyter_config.without_legacy_notebook_settings(source)
+    if cleanup is None:
+        return None
+    return LegacyRewrite(path, original, cleanup.kept, cleanup.moved)
 
 
 def decide(
@@ -173,6 +214,8 @@ class ConfigStep:
         # Read everything first: an unreadable file is bad input even before we have values.
         existing = _read(config_path)
         json_problems, json_rewrite = _json_rewrite(kind, json_path)
+        legacy_path = ctx.paths.notebook_config
+        legacy = decide_legacy(kind, legacy_path, _read_legacy(legacy_path))
         values = self._values(ctx)
         if values is None:
             waiting = ConfigPlan(config_path, None, None, False, None, None, waiting=True)
@@ -182,6 +225,8 @@ class ConfigStep:
         mode = mode_of(config_path) if existing else None
         problems, text, backup, fix_mode = decide(config_path, existing, updated, mode)
         problems += json_problems
+        if legacy is not None:
+            problems.append(f"{legacy_path.name} also sets {', '.join(legacy.moved)}")
         create_root = None if root.is_dir() else root
         if create_root is not None:
             problems.append(f"notebook folder {root} does not exist")
@@ -189,7 +234,9 @@ class ConfigStep:
             return good(f"{config_path}, serving {root}")
         return drift(
             "; ".join(problems),
-            ConfigPlan(config_path, text, backup, fix_mode, json_rewrite, create_root),
+            ConfigPlan(
+                config_path, text, backup, fix_mode, json_rewrite, create_root, legacy=legacy
+            ),
         )
 
     def apply(self, ctx: Context, plan: ConfigPlan) -> str:
@@ -218,4 +265,20 @@ class ConfigStep:
                 f"moved {rewrite.moved} overriding keys out of {rewrite.path.name} "
                 f"into {backup.name}"
             )
+        if plan.legacy is not None:
+            notes.append(self._move_legacy(ctx, plan.legacy))
         return "; ".join(notes)
+
+    def _move_legacy(self, ctx: Context, legacy: LegacyRewrite) -> str:
+        owner = ctx.account.owner
+        backup = write_backup(legacy.path, legacy.original, owner)
+        # 0600 like our own config: a hand-made Jupyter config may hold other secrets.
+        atomic_write(legacy.path, legacy.kept, CONFIG_MODE, owner)
+        ctx.run.note(
+            f"{', '.join(legacy.moved)} from an old setup were moved out of {legacy.path} "
+            f"(Jupyter read them on top of ours) into {backup}; your other lines stayed"
+        )
+        return (
+            f"moved {len(legacy.moved)} old NotebookApp lines out of {legacy.path.name} "
+            f"into {backup.name}"
+        )

@@ -34,6 +34,8 @@ class PasswordPlan:
     source: Source
     # The hash to store; None for ASK (the preflight asks, and the next check stores it).
     new_hash: Optional[str]
+    # ASK because the hash found in a hand-made config is weak: said before the prompt.
+    replaces_weak: bool = False
 
     @property
     def action(self) -> str:
@@ -52,7 +54,12 @@ class PasswordPlan:
 
 WEAK_WARNING = (
     "the configured password hash is weak (an old salted SHA hash, quick to brute-force); "
-    "run `jupyter-bootstrap init --reset-password` to replace it with argon2"
+    "run `jupyter-bootstrap password` (or `init --reset-password`) to replace it with argon2"
+)
+FOUND_WEAK_WARNING = (
+    "the password in your old Jupyter config has a weak hash (salted SHA, quick to "
+    "brute-force) and is kept only because there is no terminal to ask for a new one; "
+    "run `jupyter-bootstrap password` to replace it with argon2"
 )
 
 
@@ -82,8 +89,18 @@ def _read(path: Path) -> str:
 
 
 def ask_and_hash(ctx: Context) -> str:
-    """The plaintext lives only in this call: read, hashed, verified, dropped."""
-    return jupyter_hash.hash_password(ctx.read_password())
+    """The plaintext lives only in this call: read, checked, hashed, dropped. The same
+    password as the saved argon2 hash keeps that hash, so a re-run with --password-stdin
+    changes nothing (and restarts nothing)."""
+    password = ctx.read_password()
+    current = ctx.settings.password_hash
+    if (
+        current is not None
+        and jupyter_hash.kind(current) is HashKind.ARGON2
+        and jupyter_hash.verify(current, password)
+    ):
+        return current
+    return jupyter_hash.hash_password(password)
 
 
 def decide(
@@ -92,26 +109,40 @@ def decide(
     given: Optional[str],
     reset: bool,
     adoptable: Optional[str],
+    from_stdin: bool,
+    interactive: bool,
 ) -> tuple[str, Optional[PasswordPlan]]:
     """From the saved hash, what this run was told (a typed password's hash, a given hash,
-    --reset-password) and a hash found in a hand-made Jupyter config: the summary and plan."""
+    --reset-password, --password-stdin), a hash found in a hand-made Jupyter config and
+    whether a terminal can be asked: the summary and plan.
+
+    What the user gives always wins over a hash found on disk. A found sha1 hash is taken
+    over only when nobody can be asked (the check warns about it on every run)."""
     if typed is not None:
         if typed == current:
             return "password set", None
         return "a new password was typed", PasswordPlan(Source.TYPED, typed)
     if given is not None and given != current:
         return "a new password hash was given", PasswordPlan(Source.GIVEN, given)
-    if reset and given is None:
+    if given is None and (reset or from_stdin):
         return "a new password was asked for", PasswordPlan(Source.ASK, None)
     if current is None:
-        if adoptable is not None:
-            return "a password is already in the Jupyter config", PasswordPlan(
-                Source.ADOPTED, adoptable
+        if adoptable is None:
+            return "no password is set", PasswordPlan(Source.ASK, None)
+        if jupyter_hash.kind(adoptable) is HashKind.LEGACY and interactive:
+            return "the password in the old Jupyter config has a weak sha1 hash", PasswordPlan(
+                Source.ASK, None, replaces_weak=True
             )
-        return "no password is set", PasswordPlan(Source.ASK, None)
+        return "a password is already in the Jupyter config", PasswordPlan(
+            Source.ADOPTED, adoptable
+        )
     if jupyter_hash.kind(current) is HashKind.INVALID:
         return "the saved password hash is malformed", PasswordPlan(Source.ASK, None)
     return "password set", None
+
+
+def _is_weak(hashed: Optional[str]) -> bool:
+    return hashed is not None and jupyter_hash.kind(hashed) is HashKind.LEGACY
 
 
 class PasswordStep:
@@ -123,19 +154,26 @@ class PasswordStep:
         adoptable = existing_hash(ctx) if current is None else None
         summary, plan = decide(
             current, ctx.run.typed_password_hash, options.password_hash,
-            options.reset_password, adoptable,
+            options.reset_password, adoptable, options.password_stdin, options.interactive,
         )  # fmt: skip
         if plan is not None:
-            return drift(summary, plan)
-        if jupyter_hash.kind(current or "") is HashKind.LEGACY:
+            weak = plan.source is Source.ADOPTED and _is_weak(plan.new_hash)
+            return drift(summary, plan, [FOUND_WEAK_WARNING] if weak else [])
+        if _is_weak(current):
             return good("password set (weak sha1 hash)", [WEAK_WARNING])
         if ctx.run.typed_password_hash is not None:
             return good(summary)
         return good("password set (argon2)")
 
     def ask_first(self, ctx: Context, plan: PasswordPlan) -> None:
-        if plan.source is Source.ASK:
-            ctx.run.typed_password_hash = ask_and_hash(ctx)
+        if plan.source is not Source.ASK:
+            return
+        if plan.replaces_weak:
+            ctx.console.info(
+                "The password in your old Jupyter config is stored with a weak hash: choose "
+                "a new one (the same password is fine; it is stored with argon2)."
+            )
+        ctx.run.typed_password_hash = ask_and_hash(ctx)
 
     def apply(self, ctx: Context, plan: PasswordPlan) -> str:
         new_hash = plan.new_hash
