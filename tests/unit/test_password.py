@@ -179,6 +179,18 @@ def test_password_stdin_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: 
     assert repr(saved_hash(home)) in config
 
 
+def test_what_was_made_by_hand_is_said_before_anything_changes(
+    home: Path, jupyter_prefix: Path
+) -> None:
+    seed_tutorial(home)
+    output = init_files_only(jupyter_prefix, password="the-new-password").output
+    found = output.index("Found a setup made by hand")
+    assert found < output.index("  host ")  # before the first step line
+    listed = output[found : output.index("  host ")]
+    assert "a Jupyter password set by hand: replaced by the one you give" in listed
+    assert "jupyter_notebook_config.py sets NotebookApp" in " ".join(listed.split())
+
+
 def test_password_hash_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: Path) -> None:
     seed_tutorial(home)
     hashed = jupyter_hash.hash_password("made-elsewhere")

@@ -175,6 +175,12 @@ class CertificateStep:
     def _plan(ctx: Context, regenerate: bool, names: list[str], reason: str) -> CertificatePlan:
         certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
         backups, unreadable = foreign_files(certfile, keyfile) if regenerate else ((), ())
+        if backups or unreadable:
+            ctx.run.found(
+                f"a certificate not made by jupyter-bootstrap at {certfile}: replaced by a "
+                "new one, "
+                + ("the old files kept as backups" if backups else "which cannot be read")
+            )
         return CertificatePlan(
             certfile=certfile,
             keyfile=keyfile,

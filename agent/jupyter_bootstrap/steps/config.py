@@ -216,6 +216,11 @@ class ConfigStep:
         json_problems, json_rewrite = _json_rewrite(kind, json_path)
         legacy_path = ctx.paths.notebook_config
         legacy = decide_legacy(kind, legacy_path, _read_legacy(legacy_path))
+        if legacy is not None:
+            ctx.run.found(
+                f"{legacy_path} sets NotebookApp {', '.join(legacy.moved)}: those lines move "
+                "into a backup, your other lines stay"
+            )
         values = self._values(ctx)
         if values is None:
             waiting = ConfigPlan(config_path, None, None, False, None, None, waiting=True)

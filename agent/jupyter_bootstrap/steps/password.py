@@ -157,6 +157,12 @@ class PasswordStep:
             options.reset_password, adoptable, options.password_stdin, options.interactive,
         )  # fmt: skip
         if plan is not None:
+            if adoptable is not None:
+                ctx.run.found(
+                    "a Jupyter password set by hand"
+                    + (": replaced by the one you give" if plan.source is not Source.ADOPTED
+                       else ": kept")
+                )  # fmt: skip
             weak = plan.source is Source.ADOPTED and _is_weak(plan.new_hash)
             return drift(summary, plan, [FOUND_WEAK_WARNING] if weak else [])
         if _is_weak(current):
