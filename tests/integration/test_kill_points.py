@@ -4,8 +4,8 @@ exit 0, then `status` exit 0, and every file whole (a config that parses, a key 
 its certificate, a working conda). The real CLI runs as a process of its own
 (tests/support/pinned_cli.py) against a loopback installer.
 
-The tally is printed (`kill points: N tried, N converged`) and, when
-JUPYTER_BOOTSTRAP_RELIABILITY_REPORT names a file, written there as JSON."""
+The tally is printed (`kill points: N tried, N converged`) and recorded for
+docs/reliability.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from jupyter_bootstrap import conda, installed, kill_points
 from jupyter_bootstrap.conda import PrefixState
 from tests.conftest import UBUNTU_2204
+from tests.support import reliability
 from tests.support.cli import PASSWORD
 from tests.support.fake_installer import InstallerSite
 from tests.support.pinned_cli import OS_RELEASE_ENV
@@ -34,11 +35,16 @@ from tests.support.report import step_states
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-REPORT_ENV = "JUPYTER_BOOTSTRAP_RELIABILITY_REPORT"
-# The named points inside the long applies that are wired so far, beyond `<step>:apply`.
+# The named points inside the long applies, beyond `<step>:apply`.
 # Running subprocesses are killed with the agent's group: killing only the agent would leave
 # the installer running on its own, racing the next run.
-NAMED_POINTS = ("conda:downloaded", "conda:installer-running:group")
+NAMED_POINTS = (
+    "conda:downloaded",
+    "conda:installer-running:group",
+    "jupyter:conda-install-running:group",
+    "certificate:key-written",
+    "config:written",
+)
 
 
 @dataclass
@@ -178,15 +184,12 @@ def test_init_converges_after_a_kill_at_every_kill_point(
         print(f"\n{line}")
         for o in outcomes:
             print(f"  {o.point}: {'converged' if o.converged else 'FAILED'}")
-    report = os.environ.get(REPORT_ENV)
-    if report:
-        Path(report).write_text(
-            json.dumps(
-                {"tried": tried, "converged": converged, "points": [asdict(o) for o in outcomes]},
-                indent=2,
-            )
-            + "\n"
-        )
+    reliability.record(
+        "kill points",
+        tried=tried,
+        converged=converged,
+        points=", ".join(o.point for o in outcomes),
+    )
     failed = [f"{o.point}: {o.detail}" for o in outcomes if not o.converged]
     assert not failed, line + "\n" + "\n\n".join(failed)
     assert tried == converged == len(points)

@@ -11,7 +11,7 @@ from typing import Optional
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from jupyter_bootstrap import certs, hostnames, netaddrs, public_address
+from jupyter_bootstrap import certs, hostnames, kill_points, netaddrs, public_address
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import (
@@ -259,6 +259,7 @@ class CertificateStep:
         key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
         # Key first: a crash in between leaves a mismatched pair, which the next run detects.
         atomic_write(plan.keyfile, key_pem, KEY_MODE, owner)
+        kill_points.reached("certificate:key-written")
         atomic_write(plan.certfile, cert_pem, CERT_MODE, owner)
         kind = "RSA 2048" if plan.key_type == "rsa" else "EC P-256"
         summary = f"{plan.reason}: new {kind} certificate for {len(plan.names)} names"

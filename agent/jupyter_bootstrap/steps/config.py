@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from jupyter_bootstrap import jupyter_config, managed_block
+from jupyter_bootstrap import jupyter_config, kill_points, managed_block
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import (
@@ -258,6 +258,8 @@ class ConfigStep:
             notes.append(f"backup {backup.name}")
         if plan.text is not None:
             atomic_write(plan.path, plan.text, CONFIG_MODE, owner)
+            # Before the JSON sibling and the classic config are cleaned up.
+            kill_points.reached("config:written")
             notes.insert(0, f"wrote {plan.path}")
         elif plan.fix_mode:
             set_mode(plan.path, CONFIG_MODE, owner)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from jupyter_bootstrap import anaconda_tos, conda, jupyter_probe
+from jupyter_bootstrap import anaconda_tos, conda, jupyter_probe, kill_points
 from jupyter_bootstrap.conda import PrefixState
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed
@@ -128,12 +128,14 @@ class JupyterStep:
             source = "Anaconda's channels"
         packages = list(plan.packages)
         ctx.console.info(f"Installing {' and '.join(packages)} into {prefix} with conda")
-        run(
-            conda.as_account(ctx.account, [*argv, *packages]),
-            timeout=INSTALL_TIMEOUT,
-            env=env,
-            what="conda install " + " ".join(packages),
-            hint="conda's last lines are above and all of it is in the log; check the "
-            "network to the package channels, then run init again",
-        )
+        # Reached when conda install returns: the kill lands between its work and our line.
+        with kill_points.while_running("jupyter:conda-install-running", lambda: False):
+            run(
+                conda.as_account(ctx.account, [*argv, *packages]),
+                timeout=INSTALL_TIMEOUT,
+                env=env,
+                what="conda install " + " ".join(packages),
+                hint="conda's last lines are above and all of it is in the log; check the "
+                "network to the package channels, then run init again",
+            )
         return f"installed {', '.join(packages)} into {prefix} from {source}"
