@@ -351,8 +351,6 @@ INIT: dict[str, Case] = {
         2,
         "has a Python syntax error",
         setup=user_config("c.ServerApp.ip = (\n"),
-        defect="steps/config.py parses the user's lines only once the password and certificate "
-        "exist, so on a first run both are written before the refusal",
     ),
     "settings-port-0": Case(
         files_only(),
@@ -377,8 +375,6 @@ INIT: dict[str, Case] = {
         2,
         "notes",
         setup=notebook_file,
-        defect="steps/config.py refuses a notebook folder that is a file, not one under a "
-        "file: mkdir fails with ENOTDIR in apply, exit 1, password and certificate written",
     ),
     "hash-empty": Case(
         ("init", "--prefix", "{prefix}", "--no-service", "--password-hash", ""),

@@ -92,7 +92,9 @@ def _refuse_syntax_error(path: Path, text: str) -> None:
     HTTP with a token instead of TLS and our password. The error can only be in the user's
     lines (ours are rendered), and those are theirs to fix."""
     try:
-        ast.parse(text, filename=str(path))
+        # No real file name: for some errors Python reads the line it shows from the file
+        # on disk, which is not the text parsed here.
+        ast.parse(text, filename="<config>")
     except SyntaxError as error:
         line = (error.text or "").strip()
         raise UserError(
@@ -206,13 +208,18 @@ class ConfigStep:
         kind, config_path, json_path = self._paths(ctx)
         ctx.facts.config_file = config_path
         root = ctx.notebook_dir
-        if root.exists() and not root.is_dir():
+        blocker = next((p for p in (root, *root.parents) if p.exists()), root)
+        if blocker.exists() and not blocker.is_dir():
+            where = "is a file" if blocker == root else f"is under {blocker}, which is a file"
             raise UserError(
-                f"the notebook folder {root} is a file",
+                f"the notebook folder {root} {where}",
                 hint="move the file away or choose another folder with --notebook-dir",
             )
         # Read everything first: an unreadable file is bad input even before we have values.
         existing = _read(config_path)
+        # The user's own lines are checked now, before the password and certificate steps
+        # (which the values below wait for) have written anything.
+        _refuse_syntax_error(config_path, managed_block.remove(existing))
         json_problems, json_rewrite = _json_rewrite(kind, json_path)
         legacy_path = ctx.paths.notebook_config
         legacy = decide_legacy(kind, legacy_path, _read_legacy(legacy_path))
