@@ -1,8 +1,9 @@
-"""The locations of the user's setup and of the agent's own files, derived from one home
-directory, plus the two machine-wide files every step may read (the unit directory and
+"""The locations of the user's setup and of the agent's own directories, derived from one
+home directory, plus the two machine-wide files every step may read (the unit directory and
 os-release). A subsystem's own fixed places stay beside the code that knows them: the
-booted-systemd marker (service/systemctl.py), /proc (service/port_owner.py) and the
-system-wide conda prefixes (conda.py)."""
+booted-systemd marker (service/systemctl.py), /proc (service/process.py), the system-wide
+conda prefixes (conda.py), and the records it keeps in the state directory
+(installed.json in installed.py, last-good.json in service/known_good.py)."""
 
 from __future__ import annotations
 
