@@ -1,9 +1,11 @@
-"""`jupyter-bootstrap init`: every step, after a preflight that asks every question first."""
+"""`jupyter-bootstrap init`: every step, after a preflight that asks every question first.
+One run at a time, and a dropped SSH session does not stop it (commands/guarded.py)."""
 
 from __future__ import annotations
 
 from jupyter_bootstrap import __version__
 from jupyter_bootstrap.commands import rollback
+from jupyter_bootstrap.commands.guarded import converging, follow_command
 from jupyter_bootstrap.commands.summary import print_summary
 from jupyter_bootstrap.engine import Context, StepError, converge, preflight
 from jupyter_bootstrap.steps import init_steps
@@ -18,18 +20,23 @@ def init(ctx: Context) -> None:
             f"{len(report.drifted)} step(s) would change." if report.drifted else "Nothing to do."
         )
         return
-    preflight(ctx, steps)
-    ctx.save_settings()
-    ctx.console.heading(
-        f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
-    )
-    try:
-        report = converge(ctx, steps, apply=True)
-    except StepError as error:
-        raise rollback.roll_back(ctx, error) from error
-    rollback.remember(ctx, report)
-    _remember_prefix(ctx)
-    print_summary(ctx)
+    # Locked before the password is asked: a second run is refused before any question.
+    with converging(ctx, "init"):
+        preflight(ctx, steps)
+        ctx.save_settings()
+        ctx.console.heading(
+            f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
+        )
+        follow = follow_command(ctx)
+        if follow:
+            ctx.console.info(f"Follow it from another session: {follow}")
+        try:
+            report = converge(ctx, steps, apply=True)
+        except StepError as error:
+            raise rollback.roll_back(ctx, error) from error
+        rollback.remember(ctx, report)
+        _remember_prefix(ctx)
+        print_summary(ctx)
 
 
 def _remember_prefix(ctx: Context) -> None:

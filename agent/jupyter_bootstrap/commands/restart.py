@@ -4,6 +4,7 @@ it before anything happens, with `init` as the way on."""
 
 from __future__ import annotations
 
+from jupyter_bootstrap.commands.guarded import guarded
 from jupyter_bootstrap.engine import Context, converge, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.service import systemctl, unit
@@ -33,6 +34,7 @@ def require_service(ctx: Context) -> None:
         )
 
 
+@guarded("restart")
 def restart(ctx: Context) -> None:
     require_service(ctx)
     name = ctx.settings.service_name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jupyter_bootstrap.commands.guarded import follow_command
+
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context, Report
 
@@ -63,6 +65,9 @@ def print_summary(ctx: Context) -> None:
     console.field(
         "Later", "run `jupyter-bootstrap init` again any time: it repairs whatever drifted."
     )
+    follow = follow_command(ctx)
+    if follow:
+        console.field("Log", f"{follow} (from another session)")
 
 
 def print_status_footer(ctx: Context, report: Report) -> None:
