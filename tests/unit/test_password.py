@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_bootstrap import cli, jupyter_hash
 from jupyter_bootstrap.jupyter_hash import HashKind
-from tests.support.cli import flat, init_files_only, init_no_service, invoke
+from tests.support.cli import PASSWORD, flat, init_files_only, init_no_service, invoke
 from tests.support.fake_installer import InstallerSite
 from tests.support.tree import snapshot
 
@@ -239,6 +239,16 @@ def test_a_found_argon2_hash_is_adopted_without_asking(
     assert result.exit_code == 0, result.output
     assert saved_hash(home) == found
     assert "weak" not in result.stderr
+
+
+def test_the_password_command_says_when_nothing_changed(home: Path, jupyter_prefix: Path) -> None:
+    assert init_files_only(jupyter_prefix).exit_code == 0
+    same = invoke("password", "--password-stdin", input=PASSWORD + "\n")
+    assert same.exit_code == 0, same.output
+    assert "nothing changed" in same.output and "Password changed" not in same.output
+    new = invoke("password", "--password-stdin", input="a different password\n")
+    assert new.exit_code == 0, new.output
+    assert "Password changed" in new.output
 
 
 def test_password_stdin_again_with_the_same_password_changes_nothing(

@@ -7,6 +7,7 @@ certificate on the side."""
 
 from __future__ import annotations
 
+from jupyter_bootstrap.commands.guarded import guarded
 from jupyter_bootstrap.engine import Context, converge, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.steps import steps_named
@@ -15,6 +16,7 @@ CONVERGED = ("password", "config", "service", "health")
 PREREQUISITES = ("conda", "jupyter", "certificate")
 
 
+@guarded("password")
 def password(ctx: Context) -> None:
     if ctx.settings.password_hash is None:
         raise UserError(
@@ -22,5 +24,9 @@ def password(ctx: Context) -> None:
         )
     steps = steps_named(CONVERGED + PREREQUISITES)
     preflight(ctx, steps, PREREQUISITES, command="password")
-    converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="password")
-    ctx.console.info("Password changed. Log in again in the browser with the new one.")
+    report = converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="password")
+    changed = report.find("password")
+    if changed is not None and changed.state == "changed":
+        ctx.console.info("Password changed. Log in again in the browser with the new one.")
+    else:
+        ctx.console.info("That is the password already set: nothing changed.")
