@@ -8,8 +8,9 @@ goes away) and lets the run go on.
 
 The tests run as root in CI, where the agent refuses to act for root without --user, and
 a throw-away login user could not run the test environment's Python (under /root). The
-agent is therefore started through LAUNCHER, which pins the account to the current uid and
-$HOME exactly as the `home` fixture does in-process; everything else is the real CLI.
+agent is therefore started through tests/support/pinned_cli.py, which pins the account to
+the current uid and $HOME exactly as the `home` fixture does in-process; everything else is
+the real CLI.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import shlex
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import pytest
 
+from tests.support import pinned_cli
 from tests.support.cli import PASSWORD, flat
 from tests.support.fake_installer import FakeInstaller, sha256
 from tests.support.installer_server import Behaviour
@@ -43,24 +44,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-LAUNCHER = """
-import os, pwd, sys
-from pathlib import Path
-
-from jupyter_bootstrap import account, conda, run
-from jupyter_bootstrap.account import Account
-from jupyter_bootstrap.cli import main
-
-me = pwd.getpwuid(os.getuid())
-pinned = Account(me.pw_name, os.getuid(), os.getgid(), Path(os.environ["HOME"]))
-account.resolve = lambda user: pinned
-conda.SYSTEM_PREFIXES = ()
-heartbeat = os.environ.get("TEST_HEARTBEAT_SECONDS")
-if heartbeat:
-    run.HEARTBEAT_SECONDS = float(heartbeat)
-sys.argv[0] = "jupyter-bootstrap"
-main()
-"""
 
 # A safety net against a hung test, never a measure of speed.
 PATIENCE = 180.0
@@ -100,7 +83,7 @@ class Setup:
         return self.home / ".cache" / "jupyter-bootstrap" / "downloads" / (self.installer + ".part")
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", LAUNCHER, *args]
+        return pinned_cli.argv(*args)
 
     def init_argv(self) -> list[str]:
         return self.argv("init", *self.args, "--password-stdin")
@@ -112,6 +95,7 @@ class Setup:
             capture_output=True,
             text=True,
             env=self.env,
+            cwd=pinned_cli.REPO,
             timeout=PATIENCE,
         )
 
@@ -209,6 +193,7 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             env=env,
+            cwd=pinned_cli.REPO,
             start_new_session=True,
             # Its own session with the pty as its controlling terminal, as sshd does it.
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
@@ -300,7 +285,7 @@ def test_a_dropped_session_does_not_stop_init(
 def test_the_installer_output_is_in_the_log_while_it_runs_and_a_heartbeat_on_a_terminal(
     setup: Setup, terminals: list[Terminal]
 ) -> None:
-    setup.env["TEST_HEARTBEAT_SECONDS"] = "0.1"
+    setup.env["JUPYTER_BOOTSTRAP_TEST_HEARTBEAT"] = "0.1"
     terminal = Terminal(setup.init_argv(), setup.env)
     terminals.append(terminal)
     terminal.type(PASSWORD + "\n")
@@ -335,6 +320,7 @@ def start_piped(setup: Setup) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=setup.env,
+        cwd=pinned_cli.REPO,
         start_new_session=True,
     )
     setup.started.append(process)
@@ -350,7 +336,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def test_sighup_in_a_pipe_changes_nothing_and_no_heartbeat_is_printed(setup: Setup) -> None:
-    setup.env["TEST_HEARTBEAT_SECONDS"] = "0.05"
+    setup.env["JUPYTER_BOOTSTRAP_TEST_HEARTBEAT"] = "0.05"
     process = start_piped(setup)
     setup.gate.wait_reached(process.poll)
     hang_up(process.pid)

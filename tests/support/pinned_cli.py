@@ -4,20 +4,29 @@ of its own, for tests that kill it (a SIGKILL must not take pytest down with it)
 It pins what the `home` fixture pins for the in-process tests, and nothing else: the account
 is the current user with $HOME as its home (CI runs as root, which the agent rightly refuses
 without --user, and a throw-away login user cannot run this test environment's Python), the
-OS is the stock Ubuntu in $JUPYTER_BOOTSTRAP_TEST_OS_RELEASE, and system-wide conda
-prefixes are not looked at (as hide_host_conda does)."""
+OS is the stock Ubuntu in $JUPYTER_BOOTSTRAP_TEST_OS_RELEASE when it is set, and system-wide
+conda prefixes are not looked at (as hide_host_conda does). $JUPYTER_BOOTSTRAP_TEST_HEARTBEAT
+shortens the heartbeat of long subprocesses, so a test sees one without waiting."""
 
 from __future__ import annotations
 
 import os
 import pwd
+import sys
 from pathlib import Path
 
 OS_RELEASE_ENV = "JUPYTER_BOOTSTRAP_TEST_OS_RELEASE"
+HEARTBEAT_ENV = "JUPYTER_BOOTSTRAP_TEST_HEARTBEAT"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def argv(*args: str) -> list[str]:
+    """The command line that runs the CLI this way (run it with cwd=REPO)."""
+    return [sys.executable, "-m", "tests.support.pinned_cli", *args]
 
 
 def main() -> None:
-    from jupyter_bootstrap import account, cli, conda, paths
+    from jupyter_bootstrap import account, cli, conda, paths, run
 
     home = Path(os.environ["HOME"])
     pinned = account.Account(pwd.getpwuid(os.getuid()).pw_name, os.getuid(), os.getgid(), home)
@@ -26,8 +35,12 @@ def main() -> None:
         return pinned
 
     account.resolve = resolve
-    paths.OS_RELEASE = Path(os.environ[OS_RELEASE_ENV])
+    if os.environ.get(OS_RELEASE_ENV):
+        paths.OS_RELEASE = Path(os.environ[OS_RELEASE_ENV])
     conda.SYSTEM_PREFIXES = ()
+    if os.environ.get(HEARTBEAT_ENV):
+        run.HEARTBEAT_SECONDS = float(os.environ[HEARTBEAT_ENV])
+    sys.argv[0] = "jupyter-bootstrap"
     cli.main()
 
 
