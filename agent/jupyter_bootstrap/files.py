@@ -10,7 +10,9 @@ lines of a config are ours is managed_block.py's business."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,11 +128,16 @@ def set_mode(path: Path, mode: int, owner: Optional[Owner] = None) -> None:
     so nothing that reads it sees a new file. A symlink put in its place is not followed
     (root acting for a user must not chmod whatever the link points at)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_PATH: no read permission needed (a mode of 000 is what may need repairing) and
+        # nothing is opened for I/O, so a FIFO put in its place cannot block us.
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            os.fchmod(fd, mode)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            through = f"/proc/self/fd/{fd}"
+            os.chmod(through, mode)
             if owner is not None and os.geteuid() == 0:
-                os.fchown(fd, owner.uid, owner.gid)
+                os.chown(through, owner.uid, owner.gid)
         finally:
             os.close(fd)
     except OSError as error:

@@ -78,10 +78,11 @@ def legacy(
         instance.write_file(LEGACY_CONFIG, TUTORIAL_CONFIG, owner=USER, mode=0o644)
         key_pem, cert_pem = certs.self_signed(["localhost", "127.0.0.1"], "rsa", certs.utc_now())
         instance.write_file(LEGACY_CERT, (key_pem + cert_pem).decode(), owner="root", mode=0o644)
+        # `nohup jupyter notebook &` from a PuTTY session: a process of the user's outside
+        # any unit of ours (a transient one, so that nothing here waits for it to end).
         instance.run(
-            f"cd {HOME} && setsid nohup {JUPYTER_ENV}/bin/jupyter notebook "
-            "> nohup.out 2>&1 < /dev/null &",
-            user=USER,
+            f"systemd-run --quiet --uid={USER} --gid={USER} --unit=tutorial-jupyter "
+            f"--working-directory={HOME} {JUPYTER_ENV}/bin/jupyter notebook"
         )
         wait_until(lambda: bool(port_owner.listening_inodes(PORT)), 60, "the tutorial's Jupyter")
         yield instance

@@ -162,6 +162,13 @@ def test_another_login_users_unit_is_not_taken_over_silently(
     assert fake.changes() == []
     assert snapshot(home) == {}
 
+    status = invoke("status")
+    assert status.exit_code == 3, status.output  # drift to report, not bad input
+    assert "runs Jupyter for alice" in flat(status.output)
+    assert invoke("uninstall", "--yes").exit_code == 0  # not ours to remove: left alone
+    assert (fake.unit_dir / UNIT).read_text() == theirs
+    assert fake.changes() == []
+
     init_on_port(jupyter_prefix, port, "--force")
     me = pwd.getpwuid(os.getuid()).pw_name
     assert units.user_of((fake.unit_dir / UNIT).read_text()) == me

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -79,8 +80,22 @@ def _acquire(path: Path, command: str, log_file: Path, owner: Optional[Owner]) -
     while True:
         # Not inherited by children (O_CLOEXEC): a process left running by the run must
         # not keep the lock after the run has exited.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Never through a symlink, never a FIFO or device put in its place: root acting for
+        # a user would otherwise chown and overwrite whatever it points at.
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
+            fd = os.open(path, flags, 0o600)
+        except OSError as error:
+            raise UserError(
+                f"cannot open the run lock {path}: {error.strerror}",
+                hint=f"remove it (rm {path}) and run again",
+            ) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserError(
+                    f"the run lock {path} is not a regular file",
+                    hint=f"remove it (rm {path}) and run again",
+                )
             if owner is not None and os.geteuid() == 0:
                 os.fchown(fd, owner.uid, owner.gid)
             try:

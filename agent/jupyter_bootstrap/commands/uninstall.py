@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import click
 
 from jupyter_bootstrap import conda, installed, managed_block, sudo
+from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
 from jupyter_bootstrap.service import systemctl, unit
@@ -68,6 +69,10 @@ def _service(ctx: Context, plan: UninstallPlan) -> None:
         return
     if not unit.is_ours(text):
         plan.kept.append(f"{path}: not written by jupyter-bootstrap, so not ours to remove")
+        return
+    owner = unit.user_of(text)
+    if owner is not None and owner != ctx.account.name:
+        plan.kept.append(f"{path}: runs Jupyter for {owner}, so not yours to remove")
         return
 
     def remove() -> str:
@@ -234,7 +239,9 @@ def uninstall(ctx: Context, assume_yes: bool, purge: bool) -> None:
     if not confirm("Go ahead?", assume_yes):
         console.info("Nothing was changed.")
         return
-    for removal in plan.removals:
-        console.step(removal.name, "changed", removal.perform())
+    # Not while an init runs: --purge could delete the prefix its installer writes into.
+    with converging(ctx, "uninstall"):
+        for removal in plan.removals:
+            console.step(removal.name, "changed", removal.perform())
     console.info()
     console.info(f"jupyter-bootstrap is uninstalled for {ctx.account.name}.")

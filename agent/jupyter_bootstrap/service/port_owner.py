@@ -31,6 +31,9 @@ class PortHolder:
     command: str  # the whole command line, arguments joined by spaces
     cgroup: str  # e.g. /system.slice/jupyter.service
     argv: tuple[str, ...] = ()
+    # The socket's owner, from the kernel's table: known even when the process is not
+    # visible to us (another user's, or one with capabilities, whose fds we may not read).
+    uid: Optional[int] = None
 
     def in_unit(self, unit: str) -> bool:
         return self.cgroup.rstrip("/").endswith("/" + unit)
@@ -68,7 +71,12 @@ def _short(argument: str) -> str:
 
 
 def listening_inodes(port: int, proc: Path = PROC) -> set[int]:
-    inodes: set[int] = set()
+    return set(_listening(port, proc))
+
+
+def _listening(port: int, proc: Path) -> dict[int, int]:
+    """inode -> uid of every socket listening on `port`."""
+    sockets: dict[int, int] = {}
     for table in ("tcp", "tcp6"):
         try:
             lines = (proc / "net" / table).read_text().splitlines()[1:]
@@ -79,13 +87,14 @@ def listening_inodes(port: int, proc: Path = PROC) -> set[int]:
             if len(fields) < 10 or fields[3] != LISTEN:
                 continue
             if int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(int(fields[9]))
-    return inodes
+                sockets[int(fields[9])] = int(fields[7])
+    return sockets
 
 
 def holders(port: int, proc: Path = PROC) -> list[PortHolder]:
     """Every process listening on `port` (any address, IPv4 or IPv6)."""
-    wanted = {f"socket:[{inode}]" for inode in listening_inodes(port, proc)}
+    sockets = _listening(port, proc)
+    wanted = {f"socket:[{inode}]" for inode in sockets}
     found: list[PortHolder] = []
     seen: set[str] = set()
     for entry in proc.iterdir():
@@ -97,7 +106,8 @@ def holders(port: int, proc: Path = PROC) -> list[PortHolder]:
                 found.append(_holder(entry, proc))
                 break
     if wanted - seen:
-        found.append(PortHolder(None, "", ""))
+        unseen = {uid for inode, uid in sockets.items() if f"socket:[{inode}]" not in seen}
+        found.append(PortHolder(None, "", "", uid=unseen.pop() if len(unseen) == 1 else None))
     return found
 
 

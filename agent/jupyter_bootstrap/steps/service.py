@@ -104,7 +104,25 @@ class NoSystemd:
         return None
 
 
-Plan = Union[ServicePlan, NoSystemd]
+@dataclass(frozen=True)
+class OthersUnit:
+    """Our unit, written for another login user of this machine: not taken over silently
+    (their server would stop, and they would meet a unit that is not theirs)."""
+
+    path: Path
+    owner: str
+    user: str
+
+    @property
+    def action(self) -> str:
+        return "fail: pass --service-name for a unit of your own, or --force to take it over"
+
+    @property
+    def restart_reason(self) -> Optional[str]:
+        return None
+
+
+Plan = Union[ServicePlan, NoSystemd, OthersUnit]
 
 
 def unit_values(ctx: Context) -> units.UnitValues:
@@ -176,8 +194,6 @@ def running_differs(want: Wanted, state: UnitState, main: Optional[process.Proce
     differs = []
     if state.user and state.user != want.values.user:
         differs.append(f"systemd runs it as {state.user}, not {want.values.user}")
-    if state.need_daemon_reload:
-        differs.append("its unit file changed since systemd loaded it")
     if main is not None and main.in_unit(want.unit):
         wanted_arguments = [f"--config={want.values.config_file}"]
         arguments = jupyter_arguments(main.argv)
@@ -191,7 +207,7 @@ def jupyter_arguments(argv: tuple[str, ...]) -> Optional[list[str]]:
     """The options Jupyter was started with, from its command line: `python .../jupyter
     notebook --config=X` or, once jupyter has exec'd its subcommand, `python
     .../jupyter-notebook --config=X`. None when the command line is not recognisable."""
-    for index, argument in enumerate(argv):
+    for index, argument in enumerate(argv[:2]):  # the program, or the script it runs
         if Path(argument).name.startswith("jupyter"):
             rest = list(argv[index + 1 :])
             if rest and rest[0] in ("notebook", "lab"):
@@ -228,6 +244,10 @@ def decide(
         if text is not None:
             problems.append("needs a restart: " + "; ".join(reasons))
         start = Start.RESTART
+    if state.need_daemon_reload and not problems:
+        # Touched, or a drop-in changed: systemd re-reads it; what runs is still ours (the
+        # checks above compare that), so no restart.
+        problems.append("its unit file changed since systemd loaded it")
     if not problems:
         return problems, None
     write_unit = text != want.text
@@ -279,8 +299,10 @@ class ServiceStep:
         text = units.read(want.path)
         state = systemctl.state(want.unit)
         units.refuse_foreign(want.path, text, state)
-        if not ctx.options.force:
-            refuse_other_users_unit(want, text)
+        owner = units.user_of(text) if text is not None and units.is_ours(text) else None
+        if owner is not None and owner != want.values.user and not ctx.options.force:
+            others = OthersUnit(want.path, owner, want.values.user)
+            return drift(f"{want.path} runs Jupyter for {owner}, not for {others.user}", others)
         main = process.read(state.main_pid) if state.main_pid else None
         reasons = restart_reasons(ctx, want, state, main)
         problems, plan = decide(want, text, state, reasons)
@@ -312,6 +334,8 @@ class ServiceStep:
         refused port change leaves settings and config as they were)."""
         if isinstance(plan, NoSystemd):
             raise no_systemd_error(plan.values)
+        if isinstance(plan, OthersUnit):
+            raise others_unit_error(plan)
         if ctx.settings.no_service:
             return
         unit = units.unit_name(ctx.settings.service_name)
@@ -325,6 +349,8 @@ class ServiceStep:
     def apply(self, ctx: Context, plan: Plan) -> str:
         if isinstance(plan, NoSystemd):
             raise no_systemd_error(plan.values)
+        if isinstance(plan, OthersUnit):
+            raise others_unit_error(plan)
         want = plan.wanted
         sudo.ensure(f"install and start the {want.unit} service")
         done = []
@@ -366,14 +392,22 @@ def _start(ctx: Context, plan: ServicePlan) -> str:
 
 
 def stop_process(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM (Jupyter shuts its kernels down cleanly), then SIGKILL after `grace` s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while process.read(pid) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if process.read(pid) is not None:
-            os.kill(pid, signal.SIGKILL)
+    """SIGTERM (Jupyter shuts its kernels down cleanly), then SIGKILL after `grace` s. A
+    pidfd names the process itself, so a pid reused meanwhile is never signalled."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(handle, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while process.read(pid) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if process.read(pid) is not None:
+                signal.pidfd_send_signal(handle, signal.SIGKILL)
+    finally:
+        os.close(handle)
 
 
 def check_can_start(ctx: Context, want: Wanted) -> None:
@@ -422,6 +456,15 @@ def port_taken(
         for h in port_owner.holders(port)
         if not h.in_unit(unit) and (replace is None or h.pid != replace.pid)
     ]
+    # A socket of this user whose process we cannot look into: our own Jupyter when it
+    # holds CAP_NET_BIND_SERVICE (a port below 1024) and our unit runs.
+    if (
+        others
+        and others[0].pid is None
+        and others[0].uid == uid
+        and systemctl.state(unit).running_or_restarting
+    ):
+        others = others[1:]
     if not others:
         return None
     holder = others[0]
@@ -442,16 +485,11 @@ def refuse_taken_port(
         raise UserError(f"{taken[0]}: nothing was changed", hint=taken[1])
 
 
-def refuse_other_users_unit(want: Wanted, text: Optional[str]) -> None:
-    """Our unit, written for another login user of this machine: not taken over silently
-    (their server would stop, and they would meet a unit that is not theirs)."""
-    owner = units.user_of(text) if text is not None and units.is_ours(text) else None
-    if owner is None or owner == want.values.user:
-        return
-    raise UserError(
-        f"{want.path} runs Jupyter for {owner}, not for {want.values.user}; it is left alone",
+def others_unit_error(plan: OthersUnit) -> UserError:
+    return UserError(
+        f"{plan.path} runs Jupyter for {plan.owner}, not for {plan.user}; it is left alone",
         hint=f"set up a server of your own next to it: `jupyter-bootstrap init --service-name "
-        f"jupyter-{want.values.user} --port 8889`; or take this one over with --force",
+        f"jupyter-{plan.user} --port 8889`; or take this one over with --force",
     )
 
 
