@@ -185,7 +185,10 @@ class Context:
             console=Console(quiet=True),
             facts=Facts(public=self.facts.public),
             run=dataclasses.replace(
-                self.run, restart_reasons=list(self.run.restart_reasons), notes=[]
+                self.run,
+                restart_reasons=list(self.run.restart_reasons),
+                notes=[],
+                found_by_hand=[],
             ),
         )
 

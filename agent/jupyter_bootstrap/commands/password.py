@@ -7,8 +7,9 @@ certificate on the side."""
 
 from __future__ import annotations
 
+from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import guarded
-from jupyter_bootstrap.engine import Context, converge, preflight
+from jupyter_bootstrap.engine import Context, StepError, converge, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.steps import steps_named
 
@@ -24,9 +25,15 @@ def password(ctx: Context) -> None:
         )
     steps = steps_named(CONVERGED + PREREQUISITES)
     preflight(ctx, steps, PREREQUISITES, command="password")
-    report = converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="password")
+    try:
+        report = converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="password")
+    except StepError as error:
+        raise rollback.roll_back(ctx, error) from error
+    rollback.remember(ctx, report)
     changed = report.find("password")
     if changed is not None and changed.state == "changed":
         ctx.console.info("Password changed. Log in again in the browser with the new one.")
+    elif any(o.state == "changed" for o in report.outcomes):
+        ctx.console.info("That is the password already set; the rest was repaired.")
     else:
         ctx.console.info("That is the password already set: nothing changed.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jupyter_bootstrap import https_probe
 from jupyter_bootstrap.engine import Context, Report, StepError
-from jupyter_bootstrap.errors import StepFailed
+from jupyter_bootstrap.errors import BootstrapError, StepFailed
 from jupyter_bootstrap.service import known_good, started, systemctl
 from jupyter_bootstrap.service import unit as units
 
@@ -49,7 +49,12 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
     if good is None or good.unit != units.unit_name(ctx.settings.service_name):
         return error
     ctx.console.info("Putting back the last working setup, so that Jupyter runs again ...")
-    restored = known_good.restore(good, ctx.account.owner)
+    try:
+        restored = known_good.restore(good, ctx.account.owner)
+    except (BootstrapError, OSError) as failure:
+        # The first failure is the one to fix; this one is said beside it.
+        reason = failure.message if isinstance(failure, BootstrapError) else str(failure)
+        return _with_outcome(error, f"putting the last working setup back failed too: {reason}")
     certfile, _ = ctx.certificate_files
     target = https_probe.target_for(
         good.port, certfile, ctx.settings.own_certificate, ctx.settings.hostnames
@@ -62,10 +67,16 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
         now_running = started.server_fingerprint(good.unit_text, certfile, keyfile, config)
         started.record(ctx.paths.state_file, good.unit, now_running, ctx.account.owner)
         outcome = (
-            f"rolled back ({put_back}): the last working setup answers again on port {good.port}"
+            f"rolled back ({put_back}): the last working setup answers again on port "
+            f"{good.port}; your settings still hold the change, so fix its cause before the "
+            "next init"
         )
     else:
         outcome = f"the rollback ({put_back}) did not bring it back either: {result.summary}"
+    return _with_outcome(error, outcome)
+
+
+def _with_outcome(error: StepError, outcome: str) -> StepError:
     details = getattr(error.cause, "details", None)
     failed = StepFailed(f"{error.cause.message}; {outcome}", error.hint, details)
     return StepError(error.step, failed)

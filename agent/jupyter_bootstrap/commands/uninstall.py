@@ -22,7 +22,7 @@ from jupyter_bootstrap import conda, installed, managed_block, sudo
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
-from jupyter_bootstrap.service import systemctl, unit
+from jupyter_bootstrap.service import known_good, systemctl, unit
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -111,7 +111,13 @@ def _config_blocks(ctx: Context, plan: UninstallPlan) -> None:
 
 
 def _settings(ctx: Context, plan: UninstallPlan) -> None:
-    files = [p for p in (ctx.paths.settings_file, ctx.paths.state_file) if p.exists()]
+    # The last working setup holds the password hash too: it goes with the settings.
+    candidates = (
+        ctx.paths.settings_file,
+        ctx.paths.state_file,
+        known_good.path_in(ctx.paths.state_dir),
+    )
+    files = [p for p in candidates if p.exists()]
     if not files:
         return
 
