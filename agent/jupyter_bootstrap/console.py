@@ -51,6 +51,21 @@ def _wrap(text: str, indent: int) -> list[str]:
     return lines
 
 
+def duration(seconds: float) -> str:
+    """3d 4h, 2h 05m, 7m 12s, 42s: two units are plenty for an uptime."""
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
 class Console:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet

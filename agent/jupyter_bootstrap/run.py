@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Optional
 
+from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import Owner, ensure_dir
 
@@ -226,15 +227,15 @@ class _Heartbeat:
     def show(self, elapsed: float) -> None:
         # In the log too, whatever the output is: someone following it with `tail -f` sees
         # the run is alive through a long silent installer.
-        log.info("still running %s (%s)", self._what, _duration(elapsed))
+        log.info("still running %s (%s)", self._what, duration(elapsed))
         stream = sys.stdout
         try:
             if not stream.isatty():
                 return
-            line = f"  still running {self._what} ({_duration(elapsed)})..."
+            line = f"  still running {self._what} ({duration(elapsed)})..."
             if len(line) > HEARTBEAT_WIDTH:
-                keep = HEARTBEAT_WIDTH - len(f"  still running  ({_duration(elapsed)})...") - 3
-                line = f"  still running {self._what[:keep]}... ({_duration(elapsed)})..."
+                keep = HEARTBEAT_WIDTH - len(f"  still running  ({duration(elapsed)})...") - 3
+                line = f"  still running {self._what[:keep]}... ({duration(elapsed)})..."
             stream.write("\r" + line.ljust(self._shown))
             stream.flush()
             self._shown = len(line)
@@ -250,12 +251,6 @@ class _Heartbeat:
         except (OSError, ValueError):
             pass
         self._shown = 0
-
-
-def _duration(seconds: float) -> str:
-    """190 -> '3m 10s', 45 -> '45s'."""
-    minutes, secs = divmod(max(0, int(seconds)), 60)
-    return f"{minutes}m {secs:02}s" if minutes else f"{secs}s"
 
 
 def sudo_argv(argv: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap.commands import run_lock
+from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.errors import UserError
 
 
@@ -41,7 +42,7 @@ def test_a_file_left_by_a_dead_run_does_not_block(tmp_path: Path) -> None:
 
 
 def test_durations_read_well() -> None:
-    assert [run_lock.duration(s) for s in (0, 45, 190, 3725)] == [
+    assert [duration(s) for s in (0, 45, 190, 3725)] == [
         "0s",
         "45s",
         "3m 10s",

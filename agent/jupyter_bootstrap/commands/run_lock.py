@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import Owner, ensure_dir
 
@@ -39,16 +40,6 @@ class Holder:
         now = time.time() if now is None else now
         clock = time.strftime("%H:%M:%S UTC", time.gmtime(self.started))
         return f"PID {self.pid}, started {clock}, {duration(now - self.started)} ago"
-
-
-def duration(seconds: float) -> str:
-    """190 -> '3m 10s', 45 -> '45s', 3725 -> '1h 02m'."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02}m"
-    return f"{minutes}m {secs:02}s" if minutes else f"{secs}s"
 
 
 def lock_path(state_dir: Path) -> Path:

@@ -86,21 +86,6 @@ class UnitState:
         return f"{self.active_state} ({self.sub_state})"
 
 
-def format_duration(seconds: float) -> str:
-    """3d 4h, 2h 05m, 7m 12s, 42s: two units are plenty for an uptime."""
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
 def state(unit: str) -> UnitState:
     argv = ["systemctl", "show", unit, "--no-pager"]
     for name in SHOWN_PROPERTIES:

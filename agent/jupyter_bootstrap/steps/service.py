@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from jupyter_bootstrap import sudo
+from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.service import journal as service_journal
@@ -265,7 +266,7 @@ def decide(
 
 def running_summary(unit: str, state: UnitState) -> str:
     uptime = state.uptime_seconds
-    since = f" for {systemctl.format_duration(uptime)}" if uptime is not None else ""
+    since = f" for {duration(uptime)}" if uptime is not None else ""
     pid = f" (pid {state.main_pid})" if state.main_pid else ""
     return f"{unit} enabled, running{since}{pid}"
 
