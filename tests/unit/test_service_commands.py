@@ -302,6 +302,24 @@ def test_init_stops_before_any_change_when_sudo_cannot_ask(
     assert fake.changes() == []
 
 
+def test_a_terminal_user_sudo_refuses_is_told_before_any_change(
+    fake: FakeSystemd,
+    monkeypatch: pytest.MonkeyPatch,
+    home: Path,
+    jupyter_prefix: Path,
+    port: int,
+    sudo_wants_password: None,
+) -> None:
+    """sudo is asked with the other questions (the fake refuses every password): a user
+    without sudo rights learns it before the password is stored or anything is written."""
+    monkeypatch.setattr(sudo, "have_terminal", lambda: True)
+    output = init_on_port(jupyter_prefix, port, code=2)
+    assert "error: service: sudo did not accept the password" in flat(output)
+    assert not (home / ".config" / "jupyter-bootstrap").exists()
+    assert not (home / "certs").exists()
+    assert fake.changes() == []
+
+
 def test_sudo_with_a_terminal_asks_once(
     fake: FakeSystemd,
     sudo_wants_password: None,

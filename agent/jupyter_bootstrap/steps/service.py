@@ -347,6 +347,12 @@ class ServiceStep:
             if error is not None:
                 raise error
 
+    def ask_first(self, ctx: Context, plan: Plan) -> None:
+        """sudo's own password, asked with the other questions: a user whom sudo refuses
+        learns it now, not after a ten-minute download."""
+        if isinstance(plan, ServicePlan):
+            sudo.ensure(f"install and start the {plan.wanted.unit} service")
+
     def apply(self, ctx: Context, plan: Plan) -> str:
         if isinstance(plan, NoSystemd):
             raise no_systemd_error(plan.values)
