@@ -120,7 +120,9 @@ def legacy(
 
 
 def legacy_pid(instance: SystemdInstance) -> str:
-    return instance.run(f"pgrep -u {USER} -f jupyter-notebook || true").stdout.strip()
+    """The tutorial's Jupyter ("" once it is gone; ours runs the same program)."""
+    pid = instance.run("systemctl show -p MainPID --value tutorial-jupyter").stdout.strip()
+    return "" if pid in ("", "0") else pid
 
 
 def test_the_tutorials_server_is_named_and_nothing_changes(legacy: SystemdInstance) -> None:
