@@ -7,7 +7,6 @@ changes nothing."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import shlex
 from collections.abc import Iterator
@@ -16,10 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from jupyter_bootstrap.service import port_owner
 from tests.e2e.instance import SystemdInstance
@@ -34,6 +29,7 @@ from tests.support.e2e_agent import (
     wait_for_https,
     wait_until,
 )
+from tests.support.legacy_certificate import legacy_pair
 from tests.support.report import step_states
 
 pytestmark = pytest.mark.e2e
@@ -64,32 +60,6 @@ c.NotebookApp.port = {PORT}
 """
 
 
-def openssl_style_pem() -> str:
-    """What `sudo openssl req -x509 -nodes -newkey rsa:2048 -keyout mycert.pem -out
-    mycert.pem` leaves: one PEM with the key and a self-signed certificate for CN=localhost
-    (not one of ours: no jupyter-bootstrap organisation in it)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return (key_pem + certificate.public_bytes(serialization.Encoding.PEM)).decode()
-
-
 @pytest.fixture(scope="module")
 def legacy(
     systemd_instance_factory: Callable[[], SystemdInstance], agent_wheel: Path
@@ -106,7 +76,9 @@ def legacy(
         # The tutorial: a config by hand, `sudo openssl` in ~/certs, Jupyter under nohup.
         instance.run(f"mkdir -p {HOME}/.jupyter {HOME}/certs", user=USER)
         instance.write_file(LEGACY_CONFIG, TUTORIAL_CONFIG, owner=USER, mode=0o644)
-        instance.write_file(LEGACY_CERT, openssl_style_pem(), owner="root", mode=0o644)
+        instance.write_file(
+            LEGACY_CERT, "".join(part.decode() for part in legacy_pair()), owner="root", mode=0o644
+        )
         # `nohup jupyter notebook &` from a PuTTY session: a process of the user's outside
         # any unit of ours (a transient one, so that nothing here waits for it to end).
         instance.run(

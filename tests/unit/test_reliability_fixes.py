@@ -4,7 +4,6 @@ directory, a prefix with Jupyter Server but no Notebook, NO_COLOR, non-ASCII hos
 
 from __future__ import annotations
 
-import datetime
 import errno
 import os
 import tempfile
@@ -14,9 +13,6 @@ from typing import Optional
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from jupyter_bootstrap import certs
 from jupyter_bootstrap.console import WIDTH, Console
@@ -25,6 +21,7 @@ from jupyter_bootstrap.service import port_owner
 from jupyter_bootstrap.steps import certificate as certificate_step
 from jupyter_bootstrap.steps.jupyter import missing_packages
 from tests.support.cli import PASSWORD, flat, init_files_only, invoke
+from tests.support.legacy_certificate import legacy_pair
 from tests.support.report import step_lines, step_states
 from tests.support.tree import snapshot
 
@@ -92,35 +89,6 @@ def test_a_long_command_line_keeps_its_tail_and_stays_readable(
 
 
 # -- 2. the old tutorial's certificate is backed up before it is replaced --------------------
-
-
-def legacy_pair(days: int = 365) -> tuple[bytes, bytes]:
-    """What `openssl req -x509 -nodes -newkey rsa:2048 -keyout mycert.key -out mycert.pem`
-    with the default answers makes: no SAN, openssl's placeholder organisation."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "AU"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Internet Widgits Pty Ltd"),
-        ]
-    )
-    now = certs.utc_now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=400))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def backups(home: Path, name: str) -> list[Path]:
