@@ -534,6 +534,12 @@ RUNNING_TABLE = [
     ),
     pytest.param(
         unit_state(),
+        main_process(OURS),
+        [],
+        id="caught between two execs, no arguments yet",
+    ),
+    pytest.param(
+        unit_state(),
         main_process(("/usr/bin/sleep", "100"), cgroup="/user.slice/session-1.scope"),
         [],
         id="a pid outside the unit tells nothing",

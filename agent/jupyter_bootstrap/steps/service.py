@@ -178,7 +178,10 @@ def restart_reasons(
     What systemd and /proc say comes first: our own record of the last start cannot see a
     unit edited and restarted by hand, or by another user's init."""
     reasons = list(ctx.run.restart_reasons)
-    reasons += running_differs(want, state, main)
+    if ctx.run.service_started_at is None:
+        # Not right after our own (re)start: that process is the unit we just installed, and
+        # a process still starting up shows a command line that is not its final one.
+        reasons += running_differs(want, state, main)
     recorded = started.recorded(ctx.paths.state_file, want.unit)
     if recorded != want.fingerprint() and not reasons:
         reasons.append(UNKNOWN_START if recorded is None else FILES_CHANGED)
@@ -204,17 +207,32 @@ def running_differs(want: Wanted, state: UnitState, main: Optional[process.Proce
     return differs
 
 
+def _jupyter_at(argv: tuple[str, ...]) -> Optional[int]:
+    """Where the jupyter program is in a command line: first (`jupyter-notebook ...`) or the
+    script an interpreter runs (`python .../jupyter-notebook ...`); None: not Jupyter."""
+    for index, argument in enumerate(argv[:2]):
+        if Path(argument).name.startswith("jupyter"):
+            return index
+    return None
+
+
+def is_jupyter(argv: tuple[str, ...]) -> bool:
+    return _jupyter_at(argv) is not None
+
+
 def jupyter_arguments(argv: tuple[str, ...]) -> Optional[list[str]]:
     """The options Jupyter was started with, from its command line: `python .../jupyter
     notebook --config=X` or, once jupyter has exec'd its subcommand, `python
-    .../jupyter-notebook --config=X`. None when the command line is not recognisable."""
-    for index, argument in enumerate(argv[:2]):  # the program, or the script it runs
-        if Path(argument).name.startswith("jupyter"):
-            rest = list(argv[index + 1 :])
-            if rest and rest[0] in ("notebook", "lab"):
-                rest = rest[1:]
-            return rest
-    return None
+    .../jupyter-notebook --config=X`. None when there is nothing to compare: not Jupyter,
+    or no options at all (a process caught between its two execs, right after a restart,
+    has not got them back yet; ours always has some)."""
+    index = _jupyter_at(argv)
+    if index is None:
+        return None
+    rest = list(argv[index + 1 :])
+    if rest and rest[0] in ("notebook", "lab"):
+        rest = rest[1:]
+    return rest or None
 
 
 def decide(
@@ -447,7 +465,7 @@ def hand_started_jupyter(port: int, unit: str, uid: int) -> Optional[process.Pro
         if holder.pid is None or holder.in_unit(unit):
             continue
         found = process.read(holder.pid)
-        if found is not None and found.uid == uid and jupyter_arguments(found.argv) is not None:
+        if found is not None and found.uid == uid and is_jupyter(found.argv):
             return found
     return None
 
