@@ -72,7 +72,7 @@ def test_given_hash_is_stored(home: Path, jupyter_prefix: Path) -> None:
     assert repr(hashed) in (home / ".jupyter" / "jupyter_server_config.py").read_text()
 
 
-def test_seed_tutorial_sha1_hash_is_kept_and_reported_weak(
+def test_a_hand_made_sha1_hash_is_kept_and_reported_weak(
     home: Path, jupyter_prefix: Path
 ) -> None:
     from jupyter_server.auth.security import passwd
@@ -157,7 +157,7 @@ def test_password_with_a_deleted_key_makes_no_new_certificate(
 OLD_PASSWORD = "old-tutorial-password"
 
 
-def seed_tutorial(home: Path) -> str:
+def hand_made_setup(home: Path) -> str:
     """The old tutorial's classic Notebook config with its sha1 hash; returns the hash."""
     from jupyter_server.auth.security import passwd
 
@@ -169,7 +169,7 @@ def seed_tutorial(home: Path) -> str:
 
 
 def test_password_stdin_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: Path) -> None:
-    seed_tutorial(home)
+    hand_made_setup(home)
     result = init_files_only(jupyter_prefix, password="the-new-password")
     assert result.exit_code == 0, result.output
     assert jupyter_hash.verify(saved_hash(home), "the-new-password")
@@ -182,7 +182,7 @@ def test_password_stdin_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: 
 def test_what_was_made_by_hand_is_said_before_anything_changes(
     home: Path, jupyter_prefix: Path
 ) -> None:
-    seed_tutorial(home)
+    hand_made_setup(home)
     output = init_files_only(jupyter_prefix, password="the-new-password").output
     found = output.index("Found a setup made by hand")
     assert found < output.index("  host ")  # before the first step line
@@ -192,7 +192,7 @@ def test_what_was_made_by_hand_is_said_before_anything_changes(
 
 
 def test_password_hash_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: Path) -> None:
-    seed_tutorial(home)
+    hand_made_setup(home)
     hashed = jupyter_hash.hash_password("made-elsewhere")
     result = invoke(
         "init", "--prefix", str(jupyter_prefix), "--no-service", "--password-hash", hashed
@@ -204,7 +204,7 @@ def test_password_hash_wins_over_a_found_sha1_hash(home: Path, jupyter_prefix: P
 def test_a_found_sha1_hash_on_a_terminal_asks_for_a_new_password(
     home: Path, jupyter_prefix: Path, tty: None
 ) -> None:
-    seed_tutorial(home)
+    hand_made_setup(home)
     answers = "the-new-password\nthe-new-password\n"
     result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", input=answers)
     assert result.exit_code == 0, result.output
@@ -216,7 +216,7 @@ def test_a_found_sha1_hash_on_a_terminal_asks_for_a_new_password(
 def test_a_found_sha1_hash_without_a_terminal_is_kept_with_a_warning_every_run(
     home: Path, jupyter_prefix: Path
 ) -> None:
-    legacy = seed_tutorial(home)
+    legacy = hand_made_setup(home)
     result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service")
     assert result.exit_code == 0, result.output
     assert saved_hash(home) == legacy
