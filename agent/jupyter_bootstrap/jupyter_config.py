@@ -115,16 +115,7 @@ def assigned_hashes(python_source: str) -> list[str]:
         return []
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-            continue
-        target = node.targets[0]
-        if (
-            isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Attribute)
-            and isinstance(target.value.value, ast.Name)
-            and target.value.value.id == "c"
-            and (target.value.attr, target.attr) in HASH_TARGETS
-        ):
+        if isinstance(node, ast.Assign) and config_target(node) in HASH_TARGETS:
             try:
                 value = ast.literal_eval(node.value)
             except ValueError:
@@ -177,8 +168,9 @@ def without_keys(data: dict[str, Any], keys: list[tuple[str, str]]) -> dict[str,
     return result
 
 
-def _legacy_key(statement: ast.stmt) -> Optional[str]:
-    """`key` when the statement is `c.NotebookApp.<key> = ...` for one of our settings."""
+def config_target(statement: ast.stmt) -> Optional[tuple[str, str]]:
+    """(section, key) when the statement is `c.<section>.<key> = ...`, the one form of a
+    Jupyter config line; None for anything else."""
     if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
         return None
     target = statement.targets[0]
@@ -187,10 +179,16 @@ def _legacy_key(statement: ast.stmt) -> Optional[str]:
         and isinstance(target.value, ast.Attribute)
         and isinstance(target.value.value, ast.Name)
         and target.value.value.id == "c"
-        and target.value.attr == "NotebookApp"
-        and target.attr in LEGACY_NOTEBOOK_KEYS
     ):
-        return target.attr
+        return target.value.attr, target.attr
+    return None
+
+
+def _legacy_key(statement: ast.stmt) -> Optional[str]:
+    """`key` when the statement is `c.NotebookApp.<key> = ...` for one of our settings."""
+    found = config_target(statement)
+    if found is not None and found[0] == "NotebookApp" and found[1] in LEGACY_NOTEBOOK_KEYS:
+        return found[1]
     return None
 
 
