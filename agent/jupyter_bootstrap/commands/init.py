@@ -7,7 +7,7 @@ from jupyter_bootstrap import __version__
 from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import converging, follow_command
 from jupyter_bootstrap.commands.summary import print_summary
-from jupyter_bootstrap.engine import Context, StepError, converge, preflight
+from jupyter_bootstrap.engine import Context, converge, preflight
 from jupyter_bootstrap.steps import init_steps
 
 
@@ -30,11 +30,7 @@ def init(ctx: Context) -> None:
         follow = follow_command(ctx)
         if follow:
             ctx.console.info(f"Follow it from another session: {follow}")
-        try:
-            report = converge(ctx, steps, apply=True)
-        except StepError as error:
-            raise rollback.roll_back(ctx, error) from error
-        rollback.remember(ctx, report)
+        rollback.converge_or_roll_back(ctx, steps)
         _remember_prefix(ctx)
         print_summary(ctx)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import guarded
-from jupyter_bootstrap.engine import Context, StepError, converge, preflight
+from jupyter_bootstrap.engine import Context, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.steps import steps_named
 
@@ -25,11 +25,7 @@ def password(ctx: Context) -> None:
         )
     steps = steps_named(CONVERGED + PREREQUISITES)
     preflight(ctx, steps, PREREQUISITES, command="password")
-    try:
-        report = converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="password")
-    except StepError as error:
-        raise rollback.roll_back(ctx, error) from error
-    rollback.remember(ctx, report)
+    report = rollback.converge_or_roll_back(ctx, steps, PREREQUISITES, command="password")
     changed = report.find("password")
     if changed is not None and changed.state == "changed":
         ctx.console.info("Password changed. Log in again in the browser with the new one.")

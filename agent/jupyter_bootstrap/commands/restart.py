@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import guarded
-from jupyter_bootstrap.engine import Context, StepError, converge, preflight
+from jupyter_bootstrap.engine import Context, preflight
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.service import systemctl, unit
 from jupyter_bootstrap.steps import steps_named
@@ -47,8 +47,4 @@ def restart(ctx: Context) -> None:
     ctx.run.request_restart(ASKED_FOR)
     steps = steps_named(CONVERGED + PREREQUISITES)
     preflight(ctx, steps, PREREQUISITES, command="restart")
-    try:
-        report = converge(ctx, steps, apply=True, prerequisites=PREREQUISITES, command="restart")
-    except StepError as error:
-        raise rollback.roll_back(ctx, error) from error
-    rollback.remember(ctx, report)
+    rollback.converge_or_roll_back(ctx, steps, PREREQUISITES, command="restart")

@@ -6,10 +6,12 @@ again while `init` reports the failure."""
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 from jupyter_bootstrap import https_probe
-from jupyter_bootstrap.engine import Context, Report, StepError
+from jupyter_bootstrap.engine import Context, Report, Step, StepError, converge
 from jupyter_bootstrap.errors import BootstrapError, StepFailed
 from jupyter_bootstrap.service import known_good, started, systemctl
 from jupyter_bootstrap.service import unit as units
@@ -21,6 +23,22 @@ STARTUP_TIMEOUT = 60.0
 
 def _managed(ctx: Context) -> bool:
     return not ctx.settings.no_service and systemctl.is_booted()
+
+
+def converge_or_roll_back(
+    ctx: Context,
+    steps: Sequence[Step[Any]],
+    prerequisites: Collection[str] = (),
+    command: str = "init",
+) -> Report:
+    """Apply the steps; a failure after a restart rolls back to the last working setup, and
+    a run whose health check passed becomes the new last working setup."""
+    try:
+        report = converge(ctx, steps, True, prerequisites, command=command)
+    except StepError as error:
+        raise roll_back(ctx, error) from error
+    remember(ctx, report)
+    return report
 
 
 def remember(ctx: Context, report: Report) -> None:
