@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import shlex
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -23,8 +22,8 @@ from tests.support.e2e_agent import (
     HOME,
     USER,
     assert_login_works,
-    install_agent,
     login,
+    prepare,
     run_agent,
     wait_for_https,
     wait_until,
@@ -66,13 +65,7 @@ def legacy(
 ) -> Iterator[SystemdInstance]:
     instance = systemd_instance_factory()
     try:
-        instance.run("echo JUPYTER_BOOTSTRAP_METADATA_URL=off >> /etc/environment")
-        instance.ensure_venv_support()
-        with ThreadPoolExecutor(2) as pool:
-            jupyter = pool.submit(instance.make_venv, JUPYTER_ENV, ["notebook"])
-            agent = pool.submit(install_agent, instance, agent_wheel)
-            jupyter.result()
-            agent.result()
+        prepare(instance, agent_wheel, JUPYTER_ENV)
         # The tutorial: a config by hand, `sudo openssl` in ~/certs, Jupyter under nohup.
         instance.run(f"mkdir -p {HOME}/.jupyter {HOME}/certs", user=USER)
         instance.write_file(LEGACY_CONFIG, TUTORIAL_CONFIG, owner=USER, mode=0o644)

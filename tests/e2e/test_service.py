@@ -17,7 +17,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -33,8 +32,8 @@ from tests.support.e2e_agent import (
     PASSWORD,
     USER,
     assert_login_works,
-    install_agent,
     login,
+    prepare,
     run_agent,
     wait_for_https,
     wait_until,
@@ -101,14 +100,7 @@ def box(
 ) -> Iterator[Box]:
     instance = systemd_instance_factory()
     try:
-        instance.run("echo JUPYTER_BOOTSTRAP_METADATA_URL=off >> /etc/environment")
-        instance.ensure_venv_support()
-        # The two pip installs overlap: most of the time is downloads and unpacking.
-        with ThreadPoolExecutor(2) as pool:
-            jupyter = pool.submit(instance.make_venv, JUPYTER_ENV, ["notebook"])
-            agent = pool.submit(install_agent, instance, agent_wheel)
-            jupyter.result()
-            agent.result()
+        prepare(instance, agent_wheel, JUPYTER_ENV)
         yield Box(instance, free_port(), tmp_path_factory.mktemp("certs"))
     finally:
         instance.shutdown()

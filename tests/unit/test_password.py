@@ -72,9 +72,7 @@ def test_given_hash_is_stored(home: Path, jupyter_prefix: Path) -> None:
     assert repr(hashed) in (home / ".jupyter" / "jupyter_server_config.py").read_text()
 
 
-def test_a_hand_made_sha1_hash_is_kept_and_reported_weak(
-    home: Path, jupyter_prefix: Path
-) -> None:
+def test_a_hand_made_sha1_hash_is_kept_and_reported_weak(home: Path, jupyter_prefix: Path) -> None:
     from jupyter_server.auth.security import passwd
 
     legacy: str = passwd("old-password", algorithm="sha1")  # type: ignore[no-untyped-call]
