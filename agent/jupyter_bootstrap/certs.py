@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from jupyter_bootstrap.trust_anchor import fingerprint_sha256
+
 VALID_DAYS = 365
 RENEW_BEFORE_DAYS = 30
 
@@ -133,12 +135,11 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     cert_public = certificate.public_key().public_bytes(serialization.Encoding.DER, spki)
     key_public = key.public_key().public_bytes(serialization.Encoding.DER, spki)
-    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
     return CertificateInfo(
         not_after=certificate.not_valid_after_utc,
         dns_names=dns,
         ip_addresses=ips,
-        fingerprint_sha256=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        fingerprint_sha256=fingerprint_sha256(certificate),
         key_matches=cert_public == key_public,
     )
 

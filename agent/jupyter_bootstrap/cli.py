@@ -150,6 +150,7 @@ def cli() -> None:
       jupyter-bootstrap init              first run: asks for a password, then sets up all
       jupyter-bootstrap init              again later: repairs whatever drifted
       jupyter-bootstrap status            what is set up and what drifted (exit 3 on drift)
+      jupyter-bootstrap info              how to reach it from your computer, trust the cert
       jupyter-bootstrap password          change the Jupyter password
       jupyter-bootstrap logs -f           follow the Jupyter service's log
       jupyter-bootstrap restart           restart Jupyter (running kernels stop)
@@ -465,6 +466,85 @@ def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
     code = run_status(_build_context(user, options=Options(skip=frozenset(skip))), as_json)
     if code != EXIT_OK:
         sys.exit(code)
+
+
+@cli.command()
+@click.option("--user", metavar="NAME", help="When running as root: whose setup to describe.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object instead (also on error). Schema: docs/info-json.md.",
+)
+@_debug_option
+def info(user: Optional[str], as_json: bool) -> None:
+    """How to reach Jupyter from your computer: the address, the certificate's fingerprint
+    and expiry, the security group rule (or the SSH tunnel), and how to make your browser
+    trust the certificate. Changes nothing.
+
+    \b
+    Examples:
+      jupyter-bootstrap info
+      jupyter-bootstrap info --json | python3 -m json.tool
+    """
+    from jupyter_bootstrap.commands.info import info as show_info
+    from jupyter_bootstrap.commands.info import json_errors
+
+    with json_errors(as_json):
+        show_info(_build_context(user), as_json)
+
+
+@cli.group()
+@_debug_option
+def cert() -> None:
+    """The certificate the server presents: export it for a browser to trust, or print its
+    fingerprint.
+
+    \b
+    Examples:
+      jupyter-bootstrap cert export -o ~/jupyter.crt
+      jupyter-bootstrap cert export --format der -o ~/jupyter.cer
+      jupyter-bootstrap cert fingerprint
+    """
+
+
+@cert.command("export")
+@click.option("--user", metavar="NAME", help="When running as root: whose certificate.")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["pem", "der"]),
+    default="pem",
+    show_default=True,
+    help="PEM (text) or DER (binary; Windows opens .cer/.crt files of either).",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE (a folder: jupyter.crt in it) instead of printing PEM on stdout.",
+)
+@_debug_option
+def cert_export(user: Optional[str], form: str, output: Optional[str]) -> None:
+    """Write the certificate a browser must trust to open Jupyter without a warning.
+
+    For the self-signed certificate that is the certificate itself (it may sign, so it can
+    be imported as a root). `jupyter-bootstrap info` says how to copy it to your computer
+    and trust it there.
+    """
+    from jupyter_bootstrap.commands.cert import export
+
+    export(_build_context(user), form, output)
+
+
+@cert.command("fingerprint")
+@click.option("--user", metavar="NAME", help="When running as root: whose certificate.")
+@_debug_option
+def cert_fingerprint(user: Optional[str]) -> None:
+    """Print the certificate's SHA-256 fingerprint alone (AA:BB:...), as browsers show it."""
+    from jupyter_bootstrap.commands.cert import fingerprint
+
+    fingerprint(_build_context(user))
 
 
 @cli.command()

@@ -93,6 +93,11 @@ class Console:
             heading = f"{label}:" if label else ""
             self._labelled(f"  {heading:<13}", text, None)
 
+    def hanging(self, label: str, text: str) -> None:
+        """`label` then `text`, wrapped under itself (numbered steps, bullets)."""
+        if not self.quiet:
+            self._labelled(label, text, None)
+
     def heading(self, text: str) -> None:
         click.echo(_style(text, bold=True))
 

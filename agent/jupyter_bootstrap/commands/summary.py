@@ -10,25 +10,34 @@ if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context, Report
 
 
-def browser_host(ctx: Context) -> str:
-    """The name to put in the URL: one the user chose, else the public name from instance
-    metadata, else an address of this machine."""
+def browser_names(ctx: Context) -> list[str]:
+    """Every name to put in a URL, best first: the ones the user chose, then the public name
+    and address from instance metadata when the certificate covers them (or is not known);
+    failing those an address of this machine. Through a tunnel: localhost."""
     if ctx.settings.access == "tunnel":
-        return "localhost"
-    if ctx.settings.hostnames:
-        return ctx.settings.hostnames[0]
-    public = ctx.facts.public
-    if public is not None and public.names:
-        return public.names[0]
+        return ["localhost"]
+    covered = set(ctx.facts.cert_names)
+    public = ctx.facts.public.names if ctx.facts.public is not None else []
+    names = list(ctx.settings.hostnames)
+    for name in public:
+        if name not in names and (not covered or name in covered):
+            names.append(name)
+    if names:
+        return names
     others = [n for n in ctx.facts.cert_names if n not in ("localhost", "127.0.0.1")]
-    return others[0] if others else "localhost"
+    return others[:1] or ["localhost"]
+
+
+def urls(ctx: Context) -> list[str]:
+    return [f"https://{name}:{ctx.settings.port}/" for name in browser_names(ctx)]
 
 
 def url(ctx: Context) -> str:
-    return f"https://{browser_host(ctx)}:{ctx.settings.port}/"
+    return urls(ctx)[0]
 
 
 def print_summary(ctx: Context) -> None:
+    """The short form of `info`: where to go, what to compare, and where the rest is."""
     console = ctx.console
     console.info()
     console.heading("Jupyter is set up.")
@@ -42,8 +51,8 @@ def print_summary(ctx: Context) -> None:
         half = len(fingerprint) // 2 + 1
         console.field(
             "Certificate",
-            "self-signed, so the browser warns once. Before you accept it, check that its "
-            "SHA-256 fingerprint is:",
+            "self-signed, so the browser warns until you trust it. Before you accept the "
+            "warning, check that its SHA-256 fingerprint is:",
         )
         console.field("", fingerprint[:half])
         console.field("", fingerprint[half:])
@@ -60,6 +69,11 @@ def print_summary(ctx: Context) -> None:
             f"the instance's security group must allow inbound TCP {port} from your IP "
             "address (source: My IP), and nothing wider.",
         )
+    console.field(
+        "More",
+        "`jupyter-bootstrap info`: every address, the security group rule or the SSH tunnel "
+        "step by step, and how to make your browser trust the certificate (no more warning).",
+    )
     for note in ctx.run.notes:
         console.field("Note", note)
     console.field(

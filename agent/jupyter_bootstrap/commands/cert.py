@@ -1,0 +1,132 @@
+"""`jupyter-bootstrap cert export | fingerprint`: the certificate the server presents, for a
+browser to trust (export) or for a person to compare (fingerprint). Reads only; the one file
+it writes is the one the user names."""
+
+from __future__ import annotations
+
+import errno
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import click
+from cryptography import x509
+
+from jupyter_bootstrap import access_guide, trust_anchor
+from jupyter_bootstrap.engine import Context
+from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.files import atomic_write, read_bytes_or_none
+
+EXPORT_MODE = 0o644  # a certificate is public; the user copies it off with pscp/scp
+
+
+def require_setup(ctx: Context) -> None:
+    """Commands that describe a setup refuse when there is none, rather than describe the
+    defaults as if they were real."""
+    if not ctx.paths.settings_file.exists():
+        raise UserError(
+            f"Jupyter is not set up for {ctx.account.name} yet "
+            f"({ctx.paths.settings_file} does not exist)",
+            hint="run `jupyter-bootstrap init` first",
+        )
+
+
+@dataclass(frozen=True)
+class ServedCertificate:
+    path: Path
+    chain: list[x509.Certificate]
+    ours: bool  # made by jupyter-bootstrap (self-signed), not brought with --certfile
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+    @property
+    def details(self) -> trust_anchor.CertificateDetails:
+        return trust_anchor.describe(self.leaf)
+
+
+def served_certificate(ctx: Context) -> ServedCertificate:
+    """The certificate file the server is configured with, parsed; a user error (with what
+    to run) when it is missing or broken."""
+    path = ctx.certificate_files[0]
+    data = read_bytes_or_none(path)
+    if data is None:
+        raise UserError(
+            f"there is no certificate at {path}",
+            hint="run `jupyter-bootstrap init`: it makes a new one"
+            if not ctx.settings.own_certificate
+            else "put your certificate back there, or run `jupyter-bootstrap init` with "
+            "--certfile/--keyfile naming where it is now",
+        )
+    try:
+        chain = trust_anchor.read_chain(data)
+    except trust_anchor.NotACertificate as error:
+        raise UserError(
+            f"{path} is not a certificate: {error}",
+            hint="run `jupyter-bootstrap init` to repair it",
+        ) from None
+    return ServedCertificate(path, chain, ours=not ctx.settings.own_certificate)
+
+
+def _destination(output: str) -> Path:
+    path = Path(output).expanduser()
+    if path.is_dir():
+        return path / access_guide.EXPORT_FILE
+    return path
+
+
+def _write(path: Path, data: bytes, ctx: Context) -> None:
+    try:
+        atomic_write(path, data, EXPORT_MODE, ctx.account.owner)
+    except OSError as error:
+        reason = {
+            errno.ENOENT: f"the folder {path.parent} does not exist",
+            errno.EACCES: f"{ctx.account.name} may not write in {path.parent}",
+            errno.EPERM: f"{ctx.account.name} may not write in {path.parent}",
+            errno.EROFS: f"{path.parent} is on a read-only file system",
+            errno.ENOTDIR: f"{path.parent} is not a folder",
+        }.get(error.errno or 0, error.strerror or str(error))
+        raise UserError(
+            f"cannot write the certificate to {path}: {reason}",
+            hint=f"choose a file in a folder you can write, e.g. -o ~/{access_guide.EXPORT_FILE}",
+        ) from None
+
+
+def export(ctx: Context, form: str, output: Optional[str]) -> None:
+    require_setup(ctx)
+    served = served_certificate(ctx)
+    certificate, is_root = trust_anchor.anchor(served.chain)
+    data = trust_anchor.encode(certificate, form)
+    if output is None or output == "-":
+        if form == "der" and sys.stdout.isatty():
+            raise UserError(
+                "DER is binary and would garble the terminal",
+                hint=f"write it to a file: -o ~/{access_guide.EXPORT_FILE} --format der",
+            )
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    path = _destination(output)
+    _write(path, data, ctx)
+    details = trust_anchor.describe(certificate)
+    click.echo(f"Wrote {path} ({form.upper()}), SHA-256 fingerprint:")
+    click.echo(f"  {details.fingerprint_sha256}")
+    if not is_root:
+        ctx.console.warn(
+            f"{served.path} was issued by {details.issuer} and holds no root certificate: "
+            "this is the server's own certificate. A browser that already trusts that issuer "
+            "needs nothing imported."
+        )
+        return
+    click.echo(
+        "Copy it to your computer and trust it there: `jupyter-bootstrap info` shows how, "
+        "with this instance's names filled in."
+    )
+
+
+def fingerprint(ctx: Context) -> None:
+    require_setup(ctx)
+    click.echo(served_certificate(ctx).details.fingerprint_sha256)
