@@ -199,6 +199,21 @@ def test_init_runs_jupyter_as_an_enabled_service_with_https_login(box: Box) -> N
     assert_login_works(box.port, box.cafile())
 
 
+def test_info_and_the_exported_certificate_as_the_login_user(box: Box) -> None:
+    text = box.agent("info").stdout
+    assert f":{box.port}/" in text and "running for" in text
+    assert "jupyter-bootstrap cert export -o ~/jupyter.crt" in text
+    # Exactly as info says, then used as the only trust anchor of a fresh client.
+    box.agent("cert", "export", "-o", "~/jupyter.crt")  # quoted: the agent expands the ~
+    assert box.root(f"stat -c '%U %a' {HOME}/jupyter.crt") == f"{USER} 644"
+    exported = box.tmp / "exported.crt"
+    exported.write_text(box.instance.read_file(f"{HOME}/jupyter.crt"))
+    assert_login_works(box.port, str(exported))
+    refused = box.agent("cert", "export", "-o", "/root/jupyter.crt", code=2)
+    assert f"{USER} may not write in /root" in " ".join(refused.stderr.split())
+    assert "Traceback" not in refused.stderr
+
+
 def test_kernels_and_terminals_work_under_the_hardening(box: Box) -> None:
     cafile = box.cafile()
     status, session, xsrf = login(box.port, PASSWORD, cafile)

@@ -70,15 +70,13 @@ def served_certificate(ctx: Context) -> ServedCertificate:
     return ServedCertificate(path, chain, ours=not ctx.settings.own_certificate)
 
 
-def _destination(output: str) -> Path:
+def _write(output: str, data: bytes, ctx: Context) -> Path:
+    """Write to the file the user named (into a folder: the file name info uses); a path
+    that cannot be written is a user error naming the folder and a place that works."""
     path = Path(output).expanduser()
-    if path.is_dir():
-        return path / access_guide.EXPORT_FILE
-    return path
-
-
-def _write(path: Path, data: bytes, ctx: Context) -> None:
     try:
+        if path.is_dir():  # may itself be refused: inside the try
+            path = path / access_guide.EXPORT_FILE
         atomic_write(path, data, EXPORT_MODE, ctx.account.owner)
     except OSError as error:
         reason = {
@@ -92,6 +90,7 @@ def _write(path: Path, data: bytes, ctx: Context) -> None:
             f"cannot write the certificate to {path}: {reason}",
             hint=f"choose a file in a folder you can write, e.g. -o ~/{access_guide.EXPORT_FILE}",
         ) from None
+    return path
 
 
 def export(ctx: Context, form: str, output: Optional[str]) -> None:
@@ -109,8 +108,7 @@ def export(ctx: Context, form: str, output: Optional[str]) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    path = _destination(output)
-    _write(path, data, ctx)
+    path = _write(output, data, ctx)
     details = trust_anchor.describe(certificate)
     click.echo(f"Wrote {path} ({form.upper()}), SHA-256 fingerprint:")
     click.echo(f"  {details.fingerprint_sha256}")
