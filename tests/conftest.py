@@ -73,6 +73,14 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterato
         yield made
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which browser tests/e2e/test_browser.py drives. Here and not in tests/e2e: pytest
+    asks only the conftests it loads before collecting for the header."""
+    from tests.support import browser
+
+    return [f"browser: {browser.chromium_version()}; {browser.chromedriver_version()}"]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Under CI (JUPYTER_BOOTSTRAP_REQUIRE_E2E=1) nothing may be skipped: a skip there means

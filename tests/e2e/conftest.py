@@ -18,7 +18,15 @@ from tests.e2e.instance import (
     base_tarball,
     ensure_prerequisites,
 )
+from tests.support import browser
 from tests.support.install_agent import build_wheel
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The version each browser session reported itself (what was really driven)."""
+    if browser.SESSIONS:
+        versions = ", ".join(sorted(browser.SESSIONS))
+        terminalreporter.write_line(f"browser sessions: Chromium {versions} (headless)")
 
 
 @pytest.fixture(scope="session")
