@@ -164,10 +164,11 @@ class Context:
     @property
     def certificate_files(self) -> tuple[Path, Path]:
         """(certfile, keyfile): what the certificate check found, else what the settings
-        name, else the defaults; the same pair whether or not that step ran."""
+        name, else the default, which holds both (keyfile is certfile then); the same pair
+        whether or not that step ran."""
         settings = self.settings
         certfile = self.facts.certfile or Path(settings.certfile or self.paths.default_certfile)
-        keyfile = self.facts.keyfile or Path(settings.keyfile or self.paths.default_keyfile)
+        keyfile = self.facts.keyfile or Path(settings.keyfile or certfile)
         return certfile, keyfile
 
     def save_settings(self) -> None:

@@ -74,10 +74,15 @@ class Paths:
 
     @property
     def default_certfile(self) -> Path:
+        """The key and the certificate chain in one file: replaced by one rename, so the
+        server (which reads it for every new connection) never pairs a new certificate with
+        an old key, and a new certificate needs no restart."""
         return self.certs_dir / "mycert.pem"
 
     @property
-    def default_keyfile(self) -> Path:
+    def separate_keyfile(self) -> Path:
+        """Where the key was kept when it had a file of its own (folded into
+        default_certfile by the next run)."""
         return self.certs_dir / "mycert.key"
 
     @property

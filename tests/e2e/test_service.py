@@ -23,6 +23,8 @@ from typing import Callable, Optional
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from jupyter_bootstrap.service import port_owner
 from jupyter_bootstrap.service import unit as units
@@ -145,17 +147,13 @@ print("E2E", 6 * 7, no_new_privs, os.getuid())
 """
 
 
-def run_in_kernel(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
-    base = f"https://localhost:{port}"
-    kernel = session.post(
-        f"{base}/api/kernels", json={}, headers={"X-XSRFToken": xsrf}, verify=cafile, timeout=60
-    )
-    assert kernel.status_code == 201, kernel.text
+def execute(port: int, session: requests.Session, cafile: str, kernel: str, code: str) -> str:
+    """Run `code` in a running kernel over its websocket; what it printed."""
     request = {
         "header": {"msg_id": uuid.uuid4().hex, "username": "e2e", "session": uuid.uuid4().hex,
                    "msg_type": "execute_request", "version": "5.3", "date": ""},
         "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-        "content": {"code": KERNEL_CODE, "silent": False, "store_history": False,
+        "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
     }  # fmt: skip
 
@@ -163,11 +161,20 @@ def run_in_kernel(port: int, session: requests.Session, xsrf: str, cafile: str) 
         data = json.loads(message)
         if data.get("msg_type") == "error":
             raise AssertionError(f"the kernel failed: {data['content']}")
-        return data.get("msg_type") == "stream" and "E2E" in data["content"].get("text", "")
+        return bool(data.get("msg_type") == "stream")
 
-    url = f"wss://localhost:{port}/api/kernels/{kernel.json()['id']}/channels"
+    url = f"wss://localhost:{port}/api/kernels/{kernel}/channels"
     replies = websocket_exchange(url, session, cafile, json.dumps(request), printed)
     return str(json.loads(replies[-1])["content"]["text"]).strip()
+
+
+def run_in_kernel(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
+    base = f"https://localhost:{port}"
+    kernel = session.post(
+        f"{base}/api/kernels", json={}, headers={"X-XSRFToken": xsrf}, verify=cafile, timeout=60
+    )
+    assert kernel.status_code == 201, kernel.text
+    return execute(port, session, cafile, kernel.json()["id"], KERNEL_CODE)
 
 
 def run_in_terminal(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
@@ -379,24 +386,35 @@ def test_a_change_that_breaks_the_server_is_rolled_back(box: Box) -> None:
     assert step_states(box.agent("init").stdout) == dict.fromkeys(STEPS, "ok")
 
 
-def test_a_deleted_certificate_is_regenerated_with_one_restart(box: Box) -> None:
-    old_cert = box.instance.read_file(CERTFILE)
-    starts = box.starts_logged()
+def test_a_deleted_certificate_is_regenerated_and_kernels_live_on(box: Box) -> None:
+    old_cafile = box.cafile()
+    status, session, xsrf = login(box.port, PASSWORD, old_cafile)
+    assert status == 302
+    started = session.post(
+        f"https://localhost:{box.port}/api/kernels", json={}, headers={"X-XSRFToken": xsrf},
+        verify=old_cafile, timeout=60,
+    )  # fmt: skip
+    kernel = started.json()["id"]
+    assert execute(box.port, session, old_cafile, kernel, "x = 41; print('set')") == "set"
+    pid, starts = box.main_pid(), box.starts_logged()
+
     box.root(f"rm {CERTFILE}")
     result = box.agent("init")
     states = step_states(result.stdout)
-    assert (states["certificate"], states["service"], states["health"]) == (
-        "changed",
-        "changed",
-        "ok",
-    )
-    assert "restarted it (new certificate)" in " ".join(result.stdout.split())
+    assert (states["certificate"], states["service"], states["health"]) == ("changed", "ok", "ok")
     cafile = box.cafile()
-    assert Path(cafile).read_text() != old_cert
-    time.sleep(1)  # let journald catch up before counting
-    assert box.starts_logged() == starts + 1
+    assert Path(cafile).read_text() != Path(old_cafile).read_text()
+    # New connections get the new certificate, from the same process: no restart.
     served = ssl.get_server_certificate(("127.0.0.1", box.port))
-    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(Path(cafile).read_text())
+    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(
+        x509.load_pem_x509_certificate(Path(cafile).read_bytes())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    time.sleep(1)  # let journald catch up before counting
+    assert (box.main_pid(), box.starts_logged()) == (pid, starts)
+    # The kernel started before the new certificate is alive, its state intact.
+    assert execute(box.port, session, cafile, kernel, "print(x + 1)") == "42"
     assert_login_works(box.port, cafile)
 
 

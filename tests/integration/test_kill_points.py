@@ -42,7 +42,7 @@ NAMED_POINTS = (
     "conda:downloaded",
     "conda:installer-running:group",
     "jupyter:conda-install-running:group",
-    "certificate:key-written",
+    "certificate:written",
     "config:written",
 )
 
@@ -110,8 +110,9 @@ class Machine:
             problems.append(f"config: {error}")
         certs = self.home / "certs"
         try:
-            key = serialization.load_pem_private_key((certs / "mycert.key").read_bytes(), None)
-            cert = x509.load_pem_x509_certificate((certs / "mycert.pem").read_bytes())
+            pem = (certs / "mycert.pem").read_bytes()  # the key and the certificate, one file
+            key = serialization.load_pem_private_key(pem, None)
+            cert = x509.load_pem_x509_certificate(pem)
             spki = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
                 problems.append("certificate: the key does not match the certificate")

@@ -63,12 +63,12 @@ def test_root_sets_up_for_the_user_and_leaves_nothing_root_owned(
         env={**quiet, "HOME": "/root"}, stdin="cloud-init password\n",
     )  # fmt: skip
     made = [p for p in home.rglob("*") if not p.name.startswith(".bash")]
-    assert any(p.name == "mycert.key" for p in made)
+    assert any(p.name == "mycert.pem" for p in made)
     assert any(p.name == "jupyter-bootstrap.log" for p in made)
     not_theirs = [str(p) for p in made if p.lstat().st_uid != login_user.pw_uid]
     assert not_theirs == []
     modes = {p.name: p.stat().st_mode & 0o777 for p in made}
-    assert modes["mycert.key"] == 0o600 and modes["jupyter_server_config.py"] == 0o600
+    assert modes["mycert.pem"] == 0o600 and modes["jupyter_server_config.py"] == 0o600
     # A later run by cloud-init again (no flags but --user) finds everything in place.
     rerun = agent(
         "init", "--user", login_user.pw_name, "--force-os", env={**quiet, "HOME": "/root"}

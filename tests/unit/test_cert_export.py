@@ -28,8 +28,10 @@ def set_up(home: Path, jupyter_prefix: Path) -> Path:
 def test_export_prints_the_served_certificate_as_pem(set_up: Path) -> None:
     result = invoke("cert", "export")
     assert result.exit_code == 0, result.output
-    assert result.stdout.encode() == set_up.read_bytes()  # nothing else on stdout
     certificate = x509.load_pem_x509_certificate(result.stdout.encode())
+    assert certificate == x509.load_pem_x509_certificate(set_up.read_bytes())
+    # The served file holds the key too: only the certificate may leave it.
+    assert result.stdout.count("-----BEGIN") == 1 and "PRIVATE KEY" not in result.stdout
     constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert constraints.ca  # importable as a root
 
@@ -49,7 +51,11 @@ def test_export_to_a_file_in_either_format(set_up: Path, tmp_path: Path) -> None
 
 def test_export_into_a_folder_uses_the_name_info_uses(set_up: Path, tmp_path: Path) -> None:
     assert invoke("cert", "export", "-o", str(tmp_path)).exit_code == 0
-    assert (tmp_path / "jupyter.crt").read_bytes() == set_up.read_bytes()
+    exported = (tmp_path / "jupyter.crt").read_bytes()
+    assert b"PRIVATE KEY" not in exported
+    assert x509.load_pem_x509_certificate(exported) == x509.load_pem_x509_certificate(
+        set_up.read_bytes()
+    )
 
 
 @pytest.mark.parametrize(

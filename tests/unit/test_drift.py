@@ -31,11 +31,18 @@ def assert_drift_then_repair(expect_in_status: str, changed_step: str) -> None:
     assert invoke("status").exit_code == 0
 
 
-def test_deleted_key_is_regenerated(converged: Path) -> None:
-    old_cert = (converged / "certs" / "mycert.pem").read_bytes()
-    (converged / "certs" / "mycert.key").unlink()
-    assert_drift_then_repair("mycert.key is missing or unreadable", "certificate")
-    assert (converged / "certs" / "mycert.pem").read_bytes() != old_cert
+def test_a_certificate_without_its_key_is_regenerated(converged: Path) -> None:
+    certfile = converged / "certs" / "mycert.pem"
+    old = certfile.read_bytes()
+    certificate_only = old[old.index(b"-----BEGIN CERTIFICATE-----") :]
+    certfile.write_bytes(certificate_only)
+    assert_drift_then_repair("mycert.pem holds no private key", "certificate")
+    assert certfile.read_bytes() != old and b"PRIVATE KEY" in certfile.read_bytes()
+
+
+def test_a_deleted_certificate_is_regenerated(converged: Path) -> None:
+    (converged / "certs" / "mycert.pem").unlink()
+    assert_drift_then_repair("mycert.pem is missing or unreadable", "certificate")
 
 
 def test_changed_hostname_renews_the_certificate(converged: Path) -> None:
@@ -96,13 +103,12 @@ def test_conflicting_json_keys_move_out(converged: Path) -> None:
 
 
 def test_loose_key_mode_is_fixed_without_a_new_certificate(converged: Path) -> None:
-    key = converged / "certs" / "mycert.key"
-    cert = converged / "certs" / "mycert.pem"
-    before = cert.read_bytes()
-    key.chmod(0o644)
+    certfile = converged / "certs" / "mycert.pem"
+    before = certfile.read_bytes()
+    certfile.chmod(0o644)
     assert_drift_then_repair("mode 644, should be 600", "certificate")
-    assert key.stat().st_mode & 0o777 == 0o600
-    assert cert.read_bytes() == before
+    assert certfile.stat().st_mode & 0o777 == 0o600
+    assert certfile.read_bytes() == before
 
 
 def test_syntax_error_in_user_lines_is_refused_not_hidden(converged: Path) -> None:
@@ -122,3 +128,26 @@ def test_syntax_error_inside_the_block_is_repaired(converged: Path) -> None:
     config.write_text(before.replace("c.ServerApp.port = 8888", "c.ServerApp.port = (("))
     assert_drift_then_repair("differs from the settings", "config")
     assert config.read_text() == before
+
+
+def test_a_key_in_a_file_of_its_own_is_folded_in_and_the_certificate_kept(
+    converged: Path,
+) -> None:
+    """How earlier versions kept the pair: mycert.pem and mycert.key, named in the config.
+    The same certificate (one a browser may trust already) goes on, now in one file."""
+    certs = converged / "certs"
+    certfile, keyfile = certs / "mycert.pem", certs / "mycert.key"
+    pem = certfile.read_bytes()
+    split = pem.index(b"-----BEGIN CERTIFICATE-----")
+    keyfile.write_bytes(pem[:split])
+    keyfile.chmod(0o600)
+    certfile.write_bytes(pem[split:])
+    certfile.chmod(0o644)
+    config = converged / ".jupyter" / "jupyter_server_config.py"
+    config.write_text(
+        config.read_text().replace("c.ServerApp.keyfile = ''", f"c.ServerApp.keyfile = '{keyfile}'")
+    )
+    assert_drift_then_repair(f"the key is in a file of its own, {keyfile}", "certificate")
+    assert certfile.read_bytes() == pem and certfile.stat().st_mode & 0o777 == 0o600
+    assert not keyfile.exists()
+    assert "c.ServerApp.keyfile = ''" in config.read_text()

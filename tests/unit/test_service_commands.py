@@ -175,7 +175,7 @@ def test_uninstall_removes_ours_and_keeps_the_rest(installed: FakeSystemd, home:
     assert not (home / ".config" / "jupyter-bootstrap" / "settings.json").exists()
     assert not (home / ".local" / "state" / "jupyter-bootstrap" / "state.json").exists()
     assert (home / "Notebooks" / "work.ipynb").read_text() == "{}"
-    assert (home / "certs" / "mycert.pem").exists() and (home / "certs" / "mycert.key").exists()
+    assert (home / "certs" / "mycert.pem").exists()
     assert "nothing" in flat(invoke("uninstall", "--yes").output).lower()
 
 

@@ -60,25 +60,27 @@ def test_second_run_touches_nothing(fake: FakeSystemd, jupyter_prefix: Path, por
     assert (unit.read_bytes(), unit.stat().st_mtime_ns, fake.unit()["pid"]) == before
 
 
-def test_a_new_certificate_restarts_once_without_reload(
+def test_a_new_certificate_restarts_nothing(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
+    """The server reads its certificate file for every new connection: kernels live on."""
     init_on_port(jupyter_prefix, port)
     (home / "certs" / "mycert.pem").unlink()
     fake.clear_calls()
     output = init_on_port(jupyter_prefix, port)
-    assert "restarted it (new certificate)" in flat(output)
-    assert fake.changes() == [["restart", UNIT]]
+    assert step_states(output)["certificate"] == "changed"
+    assert step_states(output)["service"] == "ok"
+    assert fake.changes() == []
 
 
 def test_a_change_made_by_an_earlier_failed_run_still_restarts(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
-    """A run that renewed the certificate and died before restarting: the fingerprint in
+    """A run that rewrote the config and died before restarting: the fingerprint in
     state.json (not this run's restart requests) tells the next run."""
     init_on_port(jupyter_prefix, port)
-    certfile = home / "certs" / "mycert.pem"
-    certfile.write_bytes(certfile.read_bytes() + b"\n")  # as if rewritten, server not told
+    config = home / ".jupyter" / "jupyter_server_config.py"
+    config.write_bytes(config.read_bytes() + b"\n")  # as if rewritten, server not told
     status = invoke("status")
     assert status.exit_code == 3
     assert "needs a restart" in flat(status.output)

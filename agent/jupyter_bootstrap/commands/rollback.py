@@ -81,8 +81,7 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
     put_back = ", ".join(restored) or "nothing had changed on disk"
     if result.ok:
         # The server now runs the restored files: the next run must not restart it again.
-        keyfile, config = ctx.certificate_files[1], Path(good.config_path)
-        now_running = started.server_fingerprint(good.unit_text, certfile, keyfile, config)
+        now_running = started.server_fingerprint(good.unit_text, Path(good.config_path))
         started.record(ctx.paths.state_file, good.unit, now_running, ctx.account.owner)
         outcome = (
             f"rolled back ({put_back}): the last working setup answers again on port "

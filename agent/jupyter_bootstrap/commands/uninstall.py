@@ -134,7 +134,7 @@ def _certificates(ctx: Context, plan: UninstallPlan) -> None:
     if ctx.settings.own_certificate:
         plan.kept.append(f"your own certificate {ctx.settings.certfile} (not ours to delete)")
         return
-    files = [p for p in (ctx.paths.default_certfile, ctx.paths.default_keyfile) if p.exists()]
+    files = [p for p in (ctx.paths.default_certfile, ctx.paths.separate_keyfile) if p.exists()]
     if not files:
         return
 

@@ -35,9 +35,11 @@ def fingerprint(unit_text: str, files: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def server_fingerprint(unit_text: str, certfile: Path, keyfile: Path, config: Path) -> str:
-    """What a server started from this unit reads at start: the unit and these files."""
-    return fingerprint(unit_text, [certfile, keyfile, config])
+def server_fingerprint(unit_text: str, config: Path) -> str:
+    """What a server started from this unit reads at start and keeps: the unit and its
+    config. Not the certificate: the server reads that file again for every new connection,
+    so a new one is served without a restart."""
+    return fingerprint(unit_text, [config])
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from jupyter_bootstrap.files import (
 )
 
 DIR_MODE = 0o700
-KEY_MODE = 0o600
-CERT_MODE = 0o644
+# The key and the certificate share one file (see paths.default_certfile): it is secret.
+FILE_MODE = 0o600
 NEW_CERTIFICATE = "new certificate"
 # certs.self_signed puts this in the subject, and the subject is the issuer: how a
 # certificate of ours is told from one made by hand (the old tutorial's `openssl req`).
@@ -33,14 +33,18 @@ OUR_ORGANIZATION = "jupyter-bootstrap"
 
 @dataclass(frozen=True)
 class CertificatePlan:
-    certfile: Path
-    keyfile: Path
-    # True: a new key and certificate for `names`; False: the pair is good, only owners
-    # and modes drifted (the certificate a browser may already trust is kept).
+    certfile: Path  # key and certificate, one file
+    # True: a new key and certificate for `names`; False: the pair is good, only its layout
+    # (a key still in a file of its own), owners or modes drifted (the certificate a
+    # browser may already trust is kept).
     regenerate: bool
     names: tuple[str, ...]
     key_type: str
     reason: str
+    # The key's file of its own, removed once the key is in certfile.
+    separate_keyfile: Optional[Path] = None
+    # The good pair's bytes, when only the layout drifted: joined into one file as they are.
+    keep: Optional[tuple[bytes, bytes]] = field(default=None, repr=False)
     # Files at the default paths that jupyter-bootstrap did not make, with the bytes the
     # check read: copied aside before they are replaced (they may hold a private key, so
     # never in a repr or a log).
@@ -57,11 +61,15 @@ class CertificatePlan:
             )
         if self.regenerate:
             return "generate a new key and self-signed certificate"
+        if self.keep is not None:
+            return f"put the key and the certificate into one file, {self.certfile.name}"
         return "fix owner and modes"
 
     @property
     def restart_reason(self) -> Optional[str]:
-        return NEW_CERTIFICATE if self.regenerate else None
+        # Jupyter reads the certificate file for every new connection: a new one written in
+        # one rename is served at once, and running kernels live on.
+        return None
 
 
 def required_names(ctx: Context) -> list[str]:
@@ -137,12 +145,16 @@ def foreign_files(
     return tuple(backups), tuple(unreadable)
 
 
+def _has_key(pem: Optional[bytes]) -> bool:
+    return pem is not None and b"PRIVATE KEY-----" in pem
+
+
 def decide(
     info: Optional[certs.CertificateInfo], problem: str, names: list[str], ownership: str
 ) -> tuple[Optional[bool], str]:
     """From what the pair is (`info`, None when unusable, and `problem` saying why), the
-    names it must cover and what is wrong with owners and modes: (None, "") when all is
-    well, else (whether to regenerate, why)."""
+    names it must cover and what is wrong with its layout, owners and modes: (None, "")
+    when all is well, else (whether to regenerate, why)."""
     if info is None or problem:
         return True, problem
     uncovered = info.uncovered(names)
@@ -159,22 +171,38 @@ class CertificateStep:
     def check(self, ctx: Context) -> Status[CertificatePlan]:
         if ctx.settings.certfile and ctx.settings.keyfile:
             return self._check_own(ctx, Path(ctx.settings.certfile), Path(ctx.settings.keyfile))
-        certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
-        ctx.facts.certfile, ctx.facts.keyfile = certfile, keyfile
+        certfile, separate = ctx.paths.default_certfile, ctx.paths.separate_keyfile
+        ctx.facts.certfile = ctx.facts.keyfile = certfile
         names = required_names(ctx)
         ctx.facts.cert_names = names
-        info, problem = self._inspect(ctx, certfile, keyfile)
-        wrong = self._ownership_drift(ctx, certfile, keyfile) if info is not None else ""
+        cert_pem = _read(certfile)
+        # Where the key is: in certfile, or (as made by earlier versions) a file of its own.
+        keyfile = certfile if _has_key(cert_pem) or not separate.exists() else separate
+        key_pem = cert_pem if keyfile == certfile else _read(separate)
+        info, problem = self._inspect(ctx, certfile, keyfile, cert_pem, key_pem)
+        wrong = self._ownership_drift(ctx, certfile) if info is not None else ""
+        if info is not None and keyfile != certfile:
+            wrong = "; ".join(filter(None, [f"the key is in a file of its own, {separate}", wrong]))
         regenerate, reason = decide(info, problem, names, wrong)
         if regenerate is None:
             assert info is not None
             return good(f"{certfile}, valid until {info.not_after:%Y-%m-%d}")
-        return drift(reason, self._plan(ctx, regenerate, names, reason))
+        keep = None
+        if not regenerate and keyfile != certfile:
+            assert cert_pem is not None and key_pem is not None
+            keep = (key_pem, cert_pem)
+        return drift(reason, self._plan(ctx, regenerate, names, reason, keep))
 
     @staticmethod
-    def _plan(ctx: Context, regenerate: bool, names: list[str], reason: str) -> CertificatePlan:
-        certfile, keyfile = ctx.paths.default_certfile, ctx.paths.default_keyfile
-        backups, unreadable = foreign_files(certfile, keyfile) if regenerate else ((), ())
+    def _plan(
+        ctx: Context,
+        regenerate: bool,
+        names: list[str],
+        reason: str,
+        keep: Optional[tuple[bytes, bytes]],
+    ) -> CertificatePlan:
+        certfile, separate = ctx.paths.default_certfile, ctx.paths.separate_keyfile
+        backups, unreadable = foreign_files(certfile, separate) if regenerate else ((), ())
         if backups or unreadable:
             ctx.run.found(
                 f"a certificate not made by jupyter-bootstrap at {certfile}: replaced by a "
@@ -183,28 +211,36 @@ class CertificateStep:
             )
         return CertificatePlan(
             certfile=certfile,
-            keyfile=keyfile,
             regenerate=regenerate,
             names=tuple(names),
             key_type=ctx.settings.key_type,
             reason=reason,
+            separate_keyfile=separate if separate.exists() else None,
+            keep=keep,
             backups=backups,
             unreadable=unreadable,
         )
 
     def _inspect(
-        self, ctx: Context, certfile: Path, keyfile: Path
+        self,
+        ctx: Context,
+        certfile: Path,
+        keyfile: Path,
+        cert_pem: Optional[bytes],
+        key_pem: Optional[bytes],
     ) -> tuple[Optional[certs.CertificateInfo], str]:
-        cert_pem, key_pem = _read(certfile), _read(keyfile)
         if cert_pem is None or key_pem is None:
             missing = certfile if cert_pem is None else keyfile
             return None, f"{missing} is missing or unreadable"
         try:
             info = certs.inspect(cert_pem, key_pem)
         except certs.BadCertificate as error:
-            return None, f"{certfile} / {keyfile}: {error}"
+            if b"-----BEGIN CERTIFICATE-----" in cert_pem and not _has_key(key_pem):
+                return None, f"{keyfile} holds no private key"
+            where = certfile if keyfile == certfile else f"{certfile} / {keyfile}"
+            return None, f"{where}: {error}"
         if not info.key_matches:
-            return None, f"{keyfile} does not belong to {certfile}"
+            return None, f"the key in {keyfile} does not belong to the certificate in {certfile}"
         now = certs.utc_now()
         if info.not_after <= now:
             return None, f"certificate expired {info.not_after:%Y-%m-%d}"
@@ -213,9 +249,9 @@ class CertificateStep:
         ctx.facts.certificate = info
         return info, ""
 
-    def _ownership_drift(self, ctx: Context, certfile: Path, keyfile: Path) -> str:
+    def _ownership_drift(self, ctx: Context, certfile: Path) -> str:
         wrong = []
-        for path, mode in ((certfile.parent, DIR_MODE), (keyfile, KEY_MODE), (certfile, CERT_MODE)):
+        for path, mode in ((certfile.parent, DIR_MODE), (certfile, FILE_MODE)):
             info = path.stat()
             if info.st_mode & 0o7777 != mode:
                 wrong.append(f"{path} has mode {info.st_mode & 0o7777:o}, should be {mode:o}")
@@ -238,7 +274,7 @@ class CertificateStep:
                     f"{path} is missing or {ctx.account.name} cannot read it",
                     hint=f"check the path and its permissions (ls -l {path})",
                 )
-        info, problem = self._inspect(ctx, certfile, keyfile)
+        info, problem = self._inspect(ctx, certfile, keyfile, _read(certfile), _read(keyfile))
         if info is None:
             raise UserError(
                 f"your certificate cannot be used: {problem}",
@@ -250,17 +286,26 @@ class CertificateStep:
     def apply(self, ctx: Context, plan: CertificatePlan) -> str:
         owner = ctx.account.owner
         ensure_dir(plan.certfile.parent, DIR_MODE, owner)
-        if not plan.regenerate:
-            set_mode(plan.keyfile, KEY_MODE, owner)
-            set_mode(plan.certfile, CERT_MODE, owner)
-            return "fixed owner and modes of the certificate files"
+        if not plan.regenerate and plan.keep is None:
+            set_mode(plan.certfile, FILE_MODE, owner)
+            return "fixed owner and modes of the certificate file"
         # Before anything is replaced: a crash later still leaves the copies.
         kept = [write_backup(path, data, owner) for path, data in plan.backups]
-        key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
-        # Key first: a crash in between leaves a mismatched pair, which the next run detects.
-        atomic_write(plan.keyfile, key_pem, KEY_MODE, owner)
-        kill_points.reached("certificate:key-written")
-        atomic_write(plan.certfile, cert_pem, CERT_MODE, owner)
+        if plan.keep is not None:
+            key_pem, cert_pem = plan.keep
+        else:
+            key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
+        # One rename: a server reading it for a new connection gets the old pair or the new.
+        atomic_write(plan.certfile, key_pem + cert_pem, FILE_MODE, owner)
+        kill_points.reached("certificate:written")
+        if plan.separate_keyfile is not None:
+            # Its key is in certfile now (or was backed up above, if not ours).
+            plan.separate_keyfile.unlink(missing_ok=True)
+        if plan.keep is not None:
+            return (
+                f"the key and the certificate are one file now, {plan.certfile} (the same "
+                "certificate: nothing changes for the browser)"
+            )
         kind = "RSA 2048" if plan.key_type == "rsa" else "EC P-256"
         summary = f"{plan.reason}: new {kind} certificate for {len(plan.names)} names"
         if kept:

@@ -200,7 +200,8 @@ class ConfigStep:
             port=ctx.settings.port,
             root_dir=str(ctx.notebook_dir),
             certfile=str(ctx.facts.certfile),
-            keyfile=str(ctx.facts.keyfile),
+            # Empty when the key is in certfile (ours): one file to read, one to replace.
+            keyfile="" if ctx.facts.keyfile == ctx.facts.certfile else str(ctx.facts.keyfile),
             password_hash=ctx.settings.password_hash,
         )
 

@@ -41,9 +41,7 @@ class Wanted:
     keyfile: Path
 
     def fingerprint(self) -> str:
-        return started.server_fingerprint(
-            self.text, self.certfile, self.keyfile, self.values.config_file
-        )
+        return started.server_fingerprint(self.text, self.values.config_file)
 
 
 class Start(str, enum.Enum):
