@@ -22,8 +22,9 @@ def _require_pebble() -> None:
 @pytest.fixture(scope="session")
 def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
     """One Pebble for the session. Safe to share: each test orders with an account of its own
-    (its own state folder) and authorizations are not reused across orders, so no test sees
-    another's. A test that stops Pebble or changes its settings starts its own instead."""
+    (its own state folder), and Pebble reuses an authorization only for the account that
+    made it, so no test sees another's. A test that stops Pebble or changes its settings
+    starts its own instead."""
     _require_pebble()
     running = Pebble(tmp_path_factory.mktemp("pebble"))
     running.start()

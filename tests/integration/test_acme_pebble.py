@@ -467,7 +467,7 @@ def test_refused_nonces_are_retried(
 def test_a_ca_that_refuses_every_nonce_gives_up_plainly(
     start_pebble: StartPebble, state_dir: Path, key_pem: bytes, previous_certificate: Path
 ) -> None:
-    pebble = start_pebble(PEBBLE_WFE_NONCEREJECT="100")  # Pebble caps it at 99 %
+    pebble = start_pebble(PEBBLE_WFE_NONCEREJECT="100")  # every nonce refused
 
     with pytest.raises(AcmeProblem) as raised:
         order(pebble, state_dir, key_pem)
