@@ -18,7 +18,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -168,9 +168,24 @@ class FakeSystemd:
     def calls(self) -> list[list[str]]:
         return list(self._data()["calls"])
 
-    def changes(self) -> list[list[str]]:
-        """The calls that change something (not show / is-enabled)."""
-        return [c for c in self.calls() if c and c[0] in MUTATING]
+    def changes(self, unit: Optional[str] = UNIT) -> list[list[str]]:
+        """The calls that change something (not show / is-enabled) about `unit`, each
+        daemon-reload kept where a call about `unit` follows it; `unit=None`: all of them.
+        By default the Jupyter unit's: the renewal units have tests of their own."""
+        mutating = [c for c in self.calls() if c and c[0] in MUTATING]
+        if unit is None:
+            return mutating
+        kept: list[list[str]] = []
+        reloaded = False
+        for call in mutating:
+            if call[0] == "daemon-reload":
+                reloaded = True
+            elif unit in call[1:]:
+                if reloaded:
+                    kept.append(["daemon-reload"])
+                kept.append(call)
+                reloaded = False
+        return kept
 
     def clear_calls(self) -> None:
         self._update(calls=[])

@@ -199,7 +199,9 @@ def test_a_unit_of_that_name_elsewhere_is_not_hidden(
 def test_service_name_chooses_the_unit(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> None:
     init_on_port(jupyter_prefix, port, "--service-name", "jupyter-https")
     assert (fake.unit_dir / "jupyter-https.service").exists()
-    assert ["start", "jupyter-https.service"] in fake.changes()
+    assert ["start", "jupyter-https.service"] in fake.changes("jupyter-https.service")
+    # Its renewal units are named after it, so two setups never share them.
+    assert (fake.unit_dir / "jupyter-https-certificate.timer").exists()
 
 
 @pytest.fixture
@@ -289,12 +291,14 @@ def test_no_service_never_calls_systemctl(
     assert not (fake.unit_dir / UNIT).exists()
 
 
-def test_skip_leaves_service_and_health_out(
+def test_skip_leaves_the_systemd_steps_out(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    output = init_on_port(jupyter_prefix, port, "--skip", "service", "--skip", "health")
-    assert step_states(output)["service"] == "skipped"
-    assert step_states(output)["health"] == "skipped"
+    skipped = ("service", "renewal", "health")
+    flags = [flag for step in skipped for flag in ("--skip", step)]
+    output = init_on_port(jupyter_prefix, port, *flags)
+    for step in skipped:
+        assert step_states(output)[step] == "skipped"
     assert fake.calls() == []
 
 

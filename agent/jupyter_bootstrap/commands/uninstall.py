@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from jupyter_bootstrap import conda, installed, managed_block, sudo
+from jupyter_bootstrap import conda, installed, managed_block, paths, sudo
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
-from jupyter_bootstrap.service import known_good, systemctl, unit
+from jupyter_bootstrap.service import known_good, renewal_units, systemctl, unit
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -43,14 +43,16 @@ class UninstallPlan:
 
 def make_plan(ctx: Context, purge: bool) -> UninstallPlan:
     plan = UninstallPlan([], [f"your notebooks in {ctx.notebook_dir}"])
-    for add in (_service, _config_blocks, _settings):
+    for add in (_service, _renewal, _config_blocks, _settings):
         add(ctx, plan)
     if purge:
         for add in (_certificates, _conda, _agent_files):
             add(ctx, plan)
     else:
+        account = " and the ACME account" if (ctx.paths.state_dir / "acme").exists() else ""
         plan.kept.append(
-            "the certificate, the conda install, downloads and the log (--purge deletes them)"
+            f"the certificate{account}, the conda install, downloads and the log (--purge "
+            "deletes them)"
         )
     plan.kept.append("this command itself (`install.sh --uninstall` removes it)")
     return plan
@@ -85,6 +87,40 @@ def _service(ctx: Context, plan: UninstallPlan) -> None:
         return f"stopped and disabled {service}, removed {path}"
 
     plan.removals.append(Removal("service", f"the service {service} and {path}", remove))
+
+
+def _renewal(ctx: Context, plan: UninstallPlan) -> None:
+    """The renewal timer and its boot-time unit, when they are ours."""
+    if not systemctl.is_booted():
+        return
+    name = ctx.settings.service_name
+    timer = renewal_units.timer_name_for(name)
+    service = renewal_units.service_name_for(name)
+    ours = []
+    for unit_file in (timer, service):
+        path = paths.SYSTEMD_UNIT_DIR / unit_file
+        text = unit.read(path)
+        if text is None:
+            continue
+        if unit.is_ours(text):
+            ours.append((unit_file, path))
+        else:
+            plan.kept.append(f"{path}: not written by jupyter-bootstrap, so not ours to remove")
+    if not ours:
+        return
+
+    def remove() -> str:
+        sudo.ensure("remove the certificate renewal timer")
+        for unit_file, path in ours:
+            if unit_file == timer:
+                systemctl.stop(unit_file)
+            systemctl.disable(unit_file)
+            unit.remove(path)
+        systemctl.daemon_reload()
+        return "removed " + ", ".join(str(path) for _, path in ours)
+
+    names = " and ".join(unit_file for unit_file, _ in ours)
+    plan.removals.append(Removal("renewal", f"the certificate renewal units {names}", remove))
 
 
 # -- files in the user's home -------------------------------------------------------------
@@ -182,7 +218,7 @@ def _conda_prefix(
 def _agent_files(ctx: Context, plan: UninstallPlan) -> None:
     for directory, what in (
         (ctx.paths.cache_dir, "downloads"),
-        (ctx.paths.state_dir, "the log and state"),
+        (ctx.paths.state_dir, "the log and state (with the ACME account, if any)"),
     ):
         if not directory.exists() or not _deletable(ctx, directory):
             continue
