@@ -42,6 +42,15 @@ def new_private_key(key_type: str) -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def private_key_pem(key_type: str) -> bytes:
+    """A new key in PKCS8 PEM, unencrypted (the service reads it at every connection)."""
+    return new_private_key(key_type).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def self_signed(names: list[str], key_type: str, now: datetime.datetime) -> tuple[bytes, bytes]:
     """(PKCS8 key PEM, certificate PEM) for `names`. CA:TRUE with keyCertSign so that
     Windows accepts it in "Trusted Root Certification Authorities"."""

@@ -189,6 +189,37 @@ def _settings_options(func: Decorated) -> Decorated:
         click.option(
             "--notebook-dir", metavar="DIR", help="Notebook folder (default ~/Notebooks)."
         ),
+        click.option(
+            "--certificate",
+            type=click.Choice(["self-signed", "letsencrypt"]),
+            help="Who makes the certificate: self-signed (default; the browser warns until "
+            "you trust it) or letsencrypt (trusted everywhere; the instance's public IP or "
+            "your domain; the CA checks it on port 443 or 80).",
+        ),
+        click.option(
+            "--acme-directory",
+            metavar="URL",
+            help="Another ACME CA than Let's Encrypt (its directory URL).",
+        ),
+        click.option(
+            "--acme-ca-bundle",
+            metavar="FILE",
+            help="CA certificates (PEM) to trust the ACME CA's HTTPS with (a proxy that "
+            "inspects TLS, a private CA).",
+        ),
+        click.option(
+            "--acme-tls-alpn-port",
+            type=click.IntRange(1, 65535),
+            metavar="PORT",
+            help="Where this machine answers the CA's tls-alpn-01 check (default 443; another "
+            "port only behind a port forward).",
+        ),
+        click.option(
+            "--acme-http-port",
+            type=click.IntRange(1, 65535),
+            metavar="PORT",
+            help="Where it answers the http-01 check (default 80).",
+        ),
         click.option("--certfile", metavar="FILE", help="Your own certificate (e.g. certbot's)."),
         click.option("--keyfile", metavar="FILE", help="The key of --certfile."),
         click.option(
@@ -320,6 +351,8 @@ def _conda_overrides(values: dict[str, Any]) -> dict[str, Any]:
 
 def _overrides(values: dict[str, Any]) -> dict[str, Any]:
     """Settings changes from the given flags, validated; absent flags are not overrides."""
+    from urllib.parse import urlsplit
+
     from jupyter_bootstrap.hostnames import parse_hostname
     from jupyter_bootstrap.settings import valid_unit_name
 
@@ -345,6 +378,27 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
         )
     overrides["certfile"] = _absolute(certfile, "--certfile")
     overrides["keyfile"] = _absolute(keyfile, "--keyfile")
+    kind = values.get("certificate")
+    if kind is not None and certfile is not None:
+        raise UserError(
+            f"--certificate {kind} and --certfile exclude each other",
+            hint="--certfile/--keyfile serve your own certificate; --certificate chooses who "
+            "makes one for you",
+        )
+    overrides["certificate"] = kind
+    directory = values.get("acme_directory")
+    if directory is not None:
+        parts = urlsplit(directory)
+        if parts.scheme != "https" or not parts.netloc:
+            raise UserError(
+                f"--acme-directory {directory!r} is not an https URL",
+                hint="give the CA's directory URL, e.g. "
+                "https://acme-v02.api.letsencrypt.org/directory",
+            )
+    overrides["acme_directory"] = directory
+    overrides["acme_ca_bundle"] = _absolute(values.get("acme_ca_bundle"), "--acme-ca-bundle")
+    overrides["acme_tls_alpn_port"] = values.get("acme_tls_alpn_port")
+    overrides["acme_http_port"] = values.get("acme_http_port")
     service_name = values.get("service_name")
     if service_name is not None and not valid_unit_name(service_name):
         raise UserError(
@@ -435,7 +489,11 @@ def init(**values: Any) -> None:
         force=values["force"],
         replace_running=values["replace_running"],
     )
-    run_init(_build_context(values["user"], _overrides(values), options))
+    ctx = _build_context(values["user"], _overrides(values), options)
+    if values.get("certificate") is not None:
+        # An explicit choice of who makes the certificate ends serving one's own.
+        ctx.settings.certfile = ctx.settings.keyfile = None
+    run_init(ctx)
 
 
 @cli.command()
@@ -505,6 +563,7 @@ def cert() -> None:
       jupyter-bootstrap cert export -o ~/jupyter.crt
       jupyter-bootstrap cert export --format der -o ~/jupyter.cer
       jupyter-bootstrap cert fingerprint
+      jupyter-bootstrap cert renew
     """
 
 
@@ -535,6 +594,29 @@ def cert_export(user: Optional[str], form: str, output: Optional[str]) -> None:
     from jupyter_bootstrap.commands.cert import export
 
     export(_build_context(user), form, output)
+
+
+@cert.command("renew")
+@click.option("--user", metavar="NAME", help="When running as root: whose certificate.")
+@click.option("--force", is_flag=True, help="Renew now, however long the certificate has left.")
+@_debug_option
+def cert_renew(user: Optional[str], force: bool) -> None:
+    """Renew the certificate when it is due, without restarting Jupyter.
+
+    A certificate from Let's Encrypt is renewed once a third of its life is left; a
+    self-signed one a month before it expires; either as soon as the machine's public names
+    changed (a new IP after stop/start). Otherwise nothing happens. The renewal timer runs
+    this twice a day, and once at boot before Jupyter starts. Running kernels live on.
+
+    \b
+    Examples:
+      jupyter-bootstrap cert renew
+      jupyter-bootstrap cert renew --force
+    """
+    from jupyter_bootstrap.commands.cert import renew
+    from jupyter_bootstrap.engine import Options
+
+    renew(_build_context(user, options=Options(renew=True, force_renew=force)))
 
 
 @cert.command("fingerprint")

@@ -96,6 +96,10 @@ class Options:
     replace_running: bool = False
     # Whether questions may be asked on a terminal (a prompt never waits on a pipe).
     interactive: bool = False
+    # `cert renew`: a certificate from the CA is renewed once a third of its life is left
+    # (init and status only insist on one day); `force_renew`: renewed now, whatever is left.
+    renew: bool = False
+    force_renew: bool = False
 
 
 @dataclass

@@ -54,12 +54,28 @@ class ProbeResult:
         return not self.ok and self.kind != OPEN
 
 
-def target_for(port: int, certfile: Path, own: bool, hostnames: list[str]) -> ProbeTarget:
+def target_for(
+    port: int,
+    certfile: Path,
+    own: bool,
+    hostnames: list[str],
+    from_ca: bool = False,
+    ca_bundle: Optional[str] = None,
+) -> ProbeTarget:
     """Our self-signed certificate: trust it alone, for `localhost`. The user's own
     certificate: trust it alone too when it is self-signed, else the system's CAs (the
-    certifi bundle requests ships); check it for the first configured name it covers."""
-    if not own:
+    certifi bundle requests ships); check it for the first configured name it covers. One
+    from an ACME CA (`from_ca`): the CAs of `ca_bundle` when given (a private CA, the
+    tests' Pebble), else the system's, for the first name it holds."""
+    if not own and not from_ca:
         return ProbeTarget(port, "localhost", str(certfile))
+    if from_ca:
+        names, self_signed = _certificate_names(certfile)
+        if self_signed:  # the fallback while the CA cannot be reached: ours after all
+            return ProbeTarget(port, "localhost", str(certfile))
+        covered = [name for name in hostnames if name.lower() in names]
+        hostname = (covered or sorted(names) or ["localhost"])[0]
+        return ProbeTarget(port, hostname, ca_bundle or True)
     names, self_signed = _certificate_names(certfile)
     covered = [name for name in hostnames if name.lower() in names]
     hostname = (covered or sorted(names) or ["localhost"])[0]

@@ -22,10 +22,13 @@ log = logging.getLogger("jupyter_bootstrap")
 class PublicAddress:
     hostname: Optional[str] = None
     ipv4: Optional[str] = None
+    # An instance's IPv6 address is public as it is (no NAT): metadata lists it per
+    # interface, this is the first one's.
+    ipv6: Optional[str] = None
 
     @property
     def names(self) -> list[str]:
-        return [n for n in (self.hostname, self.ipv4) if n]
+        return [n for n in (self.hostname, self.ipv4, self.ipv6) if n]
 
 
 def metadata_url() -> Optional[str]:
@@ -61,7 +64,9 @@ def lookup() -> PublicAddress:
             text = answer.text.strip()
             return text if answer.status_code == 200 and text else None
 
-        return PublicAddress(hostname=item("public-hostname"), ipv4=item("public-ipv4"))
+        return PublicAddress(
+            hostname=item("public-hostname"), ipv4=item("public-ipv4"), ipv6=item("ipv6")
+        )
     except requests.RequestException as error:
         log.info("no instance metadata at %s: %s", base, error)
         return PublicAddress()

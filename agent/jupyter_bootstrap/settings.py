@@ -18,6 +18,9 @@ DISTRIBUTIONS = ("anaconda", "miniconda", "miniforge")
 APPS = ("notebook", "lab")
 ACCESS_MODES = ("public", "tunnel")
 KEY_TYPES = ("ec", "rsa")
+# Who makes the certificate when the user brings none (--certfile/--keyfile is the third
+# kind, told by `certfile` being set).
+CERTIFICATE_KINDS = ("self-signed", "letsencrypt")
 
 
 @dataclass
@@ -39,10 +42,25 @@ class Settings:
     installer_url: Optional[str] = None
     installer_sha256: Optional[str] = None
     accept_anaconda_tos: bool = False
+    certificate: str = "self-signed"
+    # Let's Encrypt by default (acme_order.DEFAULT_DIRECTORY_URL); another ACME CA's
+    # directory, e.g. a company's own, or a test server.
+    acme_directory: Optional[str] = None
+    # A PEM file of CA certificates to verify the directory's TLS with (a proxy that
+    # inspects TLS, a private CA); None: the system's.
+    acme_ca_bundle: Optional[str] = None
+    # Where this machine answers the CA's checks. The CA always connects to 443 and 80:
+    # other values only make sense behind a port forward, or for tests.
+    acme_tls_alpn_port: int = 443
+    acme_http_port: int = 80
 
     @property
     def bind_ip(self) -> str:
         return "127.0.0.1" if self.access == "tunnel" else "0.0.0.0"
+
+    @property
+    def letsencrypt(self) -> bool:
+        return self.certificate == "letsencrypt" and not self.own_certificate
 
     @property
     def own_certificate(self) -> bool:
@@ -109,6 +127,7 @@ def _validate_types(settings: Settings) -> None:
         ("app", APPS),
         ("access", ACCESS_MODES),
         ("key_type", KEY_TYPES),
+        ("certificate", CERTIFICATE_KINDS),
     ):
         if getattr(settings, name) not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}")
@@ -120,8 +139,10 @@ def _validate_values(settings: Settings) -> None:
     get past what `init --port 0` or `--service-name a/b` is refused for."""
     from jupyter_bootstrap.hostnames import parse_hostname
 
-    if not 1 <= settings.port <= 65535:
-        raise ValueError(f"port {settings.port} is not between 1 and 65535")
+    for key in ("port", "acme_tls_alpn_port", "acme_http_port"):
+        value = getattr(settings, key)
+        if not 1 <= value <= 65535:
+            raise ValueError(f"{key} {value} is not between 1 and 65535")
     if not valid_unit_name(settings.service_name):
         raise ValueError(f"service_name {settings.service_name!r} is not a systemd unit name")
     for name in settings.hostnames:

@@ -66,8 +66,8 @@ def test_changed_public_ip_renews_the_certificate(
         assert "PUT /latest/api/token" in imds.requests
         imds.requests.clear()
         assert invoke("init").exit_code == 0
-        # One lookup per run (token + two items), shared by the preflight and the run.
-        assert len(imds.requests) == 3, imds.requests
+        # One lookup per run (token + three items), shared by the preflight and the run.
+        assert len(imds.requests) == 4, imds.requests
         result = invoke("init")
         assert "https://ec2-203-0-113-7.example.com:8888/" in result.output
         imds.items["public-ipv4"] = "198.51.100.9"  # stop/start gave a new address

@@ -144,7 +144,7 @@ def test_info_json_matches_the_text_and_its_schema(set_up: Path, home: Path, por
     document = json.loads(result.output)
     assert (document["ok"], document["exit_code"], document["error"]) == (True, 0, None)
     assert document["url"] == f"https://{PUBLIC_NAME}:{port}/"
-    assert document["public"] == {"hostname": PUBLIC_NAME, "ipv4": PUBLIC_IP}
+    assert document["public"] == {"hostname": PUBLIC_NAME, "ipv4": PUBLIC_IP, "ipv6": None}
     certificate = document["certificate"]
     assert certificate["fingerprint_sha256"] == served_fingerprint(home)
     assert certificate["kind"] == "self-signed" and certificate["trust_needed"] is True

@@ -1,11 +1,14 @@
-"""`jupyter-bootstrap cert export | fingerprint`: the certificate the server presents, for a
-browser to trust (export) or for a person to compare (fingerprint). Reads only; the one file
-it writes is the one the user names."""
+"""`jupyter-bootstrap cert export | fingerprint | renew`: the certificate the server presents,
+for a browser to trust (export) or for a person to compare (fingerprint); and its renewal,
+by the timer, at boot or by hand (renew)."""
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -13,10 +16,13 @@ from typing import Optional
 import click
 from cryptography import x509
 
-from jupyter_bootstrap import access_guide, trust_anchor
-from jupyter_bootstrap.engine import Context
+from jupyter_bootstrap import access_guide, acme_privilege, trust_anchor
+from jupyter_bootstrap.commands import run_lock
+from jupyter_bootstrap.commands.guarded import converging
+from jupyter_bootstrap.engine import Context, converge
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, read_bytes_or_none
+from jupyter_bootstrap.steps.certificate import CertificateStep
 
 EXPORT_MODE = 0o644  # a certificate is public; the user copies it off with pscp/scp
 
@@ -128,3 +134,26 @@ def export(ctx: Context, form: str, output: Optional[str]) -> None:
 def fingerprint(ctx: Context) -> None:
     require_setup(ctx)
     click.echo(served_certificate(ctx).details.fingerprint_sha256)
+
+
+def renew(ctx: Context) -> None:
+    """The certificate step alone: a certificate from the CA once a third of its life is
+    left (or now, with --force), a self-signed one within a month of its expiry, either when
+    the machine's names changed. Never a restart: the server reads the file for every new
+    connection. Run by the renewal timer and at boot, and by hand."""
+    require_setup(ctx)
+    with _lock(ctx):
+        converge(ctx, [CertificateStep()], apply=True, command="cert renew")
+
+
+@contextmanager
+def _lock(ctx: Context) -> Iterator[None]:
+    """The run lock, unless the run that started this process holds it (init lends the
+    CA's checks to a unit that may bind their ports; the lock stays with init)."""
+    parent = os.environ.get(acme_privilege.LOCK_HOLDER_ENV, "")
+    holder = run_lock.holder(ctx.paths.state_dir)
+    if parent.isdigit() and holder is not None and holder.pid == int(parent):
+        yield
+        return
+    with converging(ctx, "cert renew"):
+        yield

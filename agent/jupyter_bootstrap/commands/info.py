@@ -151,7 +151,11 @@ def document(info: Info) -> dict[str, Any]:
         "bind": info.bind,
         "url": info.urls[0],
         "urls": info.urls,
-        "public": {"hostname": info.public.hostname, "ipv4": info.public.ipv4},
+        "public": {
+            "hostname": info.public.hostname,
+            "ipv4": info.public.ipv4,
+            "ipv6": info.public.ipv6,
+        },
         "ssh_target": reach.ssh_target,
         "service": asdict(info.service),
         "certificate": asdict(info.certificate),

@@ -5,6 +5,7 @@ again while `init` reports the failure."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from jupyter_bootstrap.engine import Context, Report, Step, StepError, converge
 from jupyter_bootstrap.errors import BootstrapError, StepFailed
 from jupyter_bootstrap.service import known_good, started, systemctl
 from jupyter_bootstrap.service import unit as units
+from jupyter_bootstrap.steps.health import probe_target
 
 # The steps whose failure after a restart leaves the server down.
 FAILING_AFTER_RESTART = ("service", "health")
@@ -73,10 +75,7 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
         # The first failure is the one to fix; this one is said beside it.
         reason = failure.message if isinstance(failure, BootstrapError) else str(failure)
         return _with_outcome(error, f"putting the last working setup back failed too: {reason}")
-    certfile, _ = ctx.certificate_files
-    target = https_probe.target_for(
-        good.port, certfile, ctx.settings.own_certificate, ctx.settings.hostnames
-    )
+    target = dataclasses.replace(probe_target(ctx), port=good.port)
     result, _ = https_probe.wait(target, time.monotonic() + STARTUP_TIMEOUT)
     put_back = ", ".join(restored) or "nothing had changed on disk"
     if result.ok:

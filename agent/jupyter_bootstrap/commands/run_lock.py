@@ -111,6 +111,23 @@ def _same_file(fd: int, path: Path) -> bool:
     return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
 
 
+def holder(state_dir: Path) -> Optional[Holder]:
+    """Who holds the lock now, as its file says (None: nobody, or not written yet). For a
+    run's own helper process, which works under the lock its parent holds."""
+    try:
+        fd = os.open(lock_path(state_dir), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read(fd)  # held: the file names the holder
+        return None  # nobody holds it: whatever the file says is stale
+    finally:
+        os.close(fd)
+
+
 def _read(fd: int) -> Optional[Holder]:
     try:
         data = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))

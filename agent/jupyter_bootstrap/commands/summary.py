@@ -29,7 +29,9 @@ def browser_names(ctx: Context) -> list[str]:
 
 
 def urls(ctx: Context) -> list[str]:
-    return [f"https://{name}:{ctx.settings.port}/" for name in browser_names(ctx)]
+    # An IPv6 address goes in brackets in a URL, or its colons read as the port's.
+    hosts = [f"[{name}]" if ":" in name else name for name in browser_names(ctx)]
+    return [f"https://{host}:{ctx.settings.port}/" for host in hosts]
 
 
 def url(ctx: Context) -> str:

@@ -4,16 +4,31 @@ covering every name the user will type into the browser."""
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from jupyter_bootstrap import certs, hostnames, kill_points, netaddrs, public_address
+from jupyter_bootstrap import (
+    acme_names,
+    acme_privilege,
+    certs,
+    hostnames,
+    kill_points,
+    netaddrs,
+    public_address,
+    renewal_record,
+    trust_anchor,
+)
+from jupyter_bootstrap.acme_challenges import ChallengePorts
+from jupyter_bootstrap.acme_errors import AcmeFailed
+from jupyter_bootstrap.acme_order import DEFAULT_DIRECTORY_URL, order_certificate
 from jupyter_bootstrap.engine import Context, Status, drift, good
-from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import (
     atomic_write,
     ensure_dir,
@@ -21,6 +36,7 @@ from jupyter_bootstrap.files import (
     set_mode,
     write_backup,
 )
+from jupyter_bootstrap.service import systemctl
 
 DIR_MODE = 0o700
 # The key and the certificate share one file (see paths.default_certfile): it is secret.
@@ -29,6 +45,10 @@ NEW_CERTIFICATE = "new certificate"
 # certs.self_signed puts this in the subject, and the subject is the issuer: how a
 # certificate of ours is told from one made by hand (the old tutorial's `openssl req`).
 OUR_ORGANIZATION = "jupyter-bootstrap"
+ACME_DIRECTORY_ENV = "JUPYTER_BOOTSTRAP_ACME_DIRECTORY"
+# init and status insist on a CA certificate with this much life left; the renewal timer
+# acts much earlier (a third of the lifetime).
+CA_MINIMUM_LEFT = datetime.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -51,9 +71,15 @@ class CertificatePlan:
     backups: tuple[tuple[Path, bytes], ...] = field(default=(), repr=False)
     # Such files we may not read (root's, from `sudo openssl`): replaced all the same.
     unreadable: tuple[Path, ...] = ()
+    # From an ACME CA (Let's Encrypt) instead of self-signed: `names` are then the public
+    # ones, and `usable` says whether the current file may go on being served if the CA
+    # cannot be reached (else a self-signed certificate stands in).
+    order: Optional[AcmeOrder] = None
 
     @property
     def action(self) -> str:
+        if self.order is not None:
+            return self.order.action
         if self.regenerate and (self.backups or self.unreadable):
             return (
                 "back up the old certificate files (not made by jupyter-bootstrap), then "
@@ -70,6 +96,37 @@ class CertificatePlan:
         # Jupyter reads the certificate file for every new connection: a new one written in
         # one rename is served at once, and running kernels live on.
         return None
+
+
+@dataclass(frozen=True)
+class AcmeOrder:
+    directory: str
+    ports: ChallengePorts
+    usable: bool  # the current certificate still serves (unexpired, with its key)
+    fallback_names: tuple[str, ...]  # what a stand-in self-signed certificate covers
+
+    @property
+    def action(self) -> str:
+        host = urlsplit(self.directory).hostname or self.directory
+        ca = "Let's Encrypt" if self.directory == DEFAULT_DIRECTORY_URL else f"the CA at {host}"
+        return (
+            f"get a certificate from {ca} (it checks this machine on port "
+            f"{self.ports.tls_alpn}, else {self.ports.http})"
+        )
+
+
+def acme_directory(ctx: Context) -> str:
+    """The saved choice, else the environment's (tests point it at Pebble), else Let's
+    Encrypt."""
+    return (
+        ctx.settings.acme_directory
+        or os.environ.get(ACME_DIRECTORY_ENV, "").strip()
+        or DEFAULT_DIRECTORY_URL
+    )
+
+
+def acme_state_dir(ctx: Context) -> Path:
+    return ctx.paths.state_dir / "acme"
 
 
 def required_names(ctx: Context) -> list[str]:
@@ -165,12 +222,66 @@ def decide(
     return None, ""
 
 
+def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
+    """The names a CA can check from the internet: the ones the user gave and the public
+    ones from instance metadata. None: a user error, with what would give one."""
+    if ctx.settings.access == "tunnel":
+        raise UserError(
+            "a certificate from Let's Encrypt names the public address, but through an SSH "
+            "tunnel the browser opens localhost",
+            hint="use --access public with --certificate letsencrypt, or --certificate "
+            "self-signed with the tunnel",
+        )
+    public = ctx.facts.public or public_address.PublicAddress()
+    candidates = []
+    for raw in (*ctx.settings.hostnames, *public.names):
+        try:
+            candidates.append(hostnames.parse_hostname(raw))
+        except UserError:
+            continue  # metadata answered something odd: not a name to order
+    names, left_out = acme_names.public_names(candidates)
+    if not names:
+        found = ", ".join(f"{item.name} ({item.why})" for item in left_out) or "none"
+        raise UserError(
+            "no name of this machine can get a certificate from Let's Encrypt: it must reach "
+            f"a public IP address or a public DNS name (found: {found})",
+            hint="give the instance a public IPv4 address (an Elastic IP keeps it across "
+            "stop/start), or point a domain of yours at it and add --hostname NAME; or use "
+            "--certificate self-signed",
+        )
+    return names, left_out
+
+
+def _why_order(ctx: Context, leaf: x509.Certificate, names: list[str]) -> str:
+    """Why the certificate from the CA must be (re)ordered now; empty when it need not."""
+    if trust_anchor.is_self_issued(leaf):
+        return "the certificate is self-signed, not from the CA"
+    held = set(trust_anchor.subject_alt_names(leaf))
+    uncovered = [name for name in names if name not in held]
+    if uncovered:
+        return "certificate does not cover " + ", ".join(uncovered)
+    expires = leaf.not_valid_after_utc
+    left = expires - certs.utc_now()
+    if ctx.options.force_renew:
+        return "renewal asked for (--force)"
+    if ctx.options.renew:
+        life = expires - leaf.not_valid_before_utc
+        if left < life / 3:
+            return f"a third of its life is left (it expires {expires:%Y-%m-%d %H:%M} UTC)"
+        return ""
+    if left < CA_MINIMUM_LEFT:
+        return f"certificate expires {expires:%Y-%m-%d %H:%M} UTC, within a day"
+    return ""
+
+
 class CertificateStep:
     name = "certificate"
 
     def check(self, ctx: Context) -> Status[CertificatePlan]:
         if ctx.settings.certfile and ctx.settings.keyfile:
             return self._check_own(ctx, Path(ctx.settings.certfile), Path(ctx.settings.keyfile))
+        if ctx.settings.letsencrypt:
+            return self._check_from_ca(ctx)
         certfile, separate = ctx.paths.default_certfile, ctx.paths.separate_keyfile
         ctx.facts.certfile = ctx.facts.keyfile = certfile
         names = required_names(ctx)
@@ -184,6 +295,8 @@ class CertificateStep:
         if info is not None and keyfile != certfile:
             wrong = "; ".join(filter(None, [f"the key is in a file of its own, {separate}", wrong]))
         regenerate, reason = decide(info, problem, names, wrong)
+        if ctx.options.force_renew and not regenerate:
+            regenerate, reason = True, "renewal asked for (--force)"
         if regenerate is None:
             assert info is not None
             return good(f"{certfile}, valid until {info.not_after:%Y-%m-%d}")
@@ -228,6 +341,7 @@ class CertificateStep:
         keyfile: Path,
         cert_pem: Optional[bytes],
         key_pem: Optional[bytes],
+        soon: Optional[datetime.timedelta] = datetime.timedelta(days=certs.RENEW_BEFORE_DAYS),
     ) -> tuple[Optional[certs.CertificateInfo], str]:
         if cert_pem is None or key_pem is None:
             missing = certfile if cert_pem is None else keyfile
@@ -244,7 +358,7 @@ class CertificateStep:
         now = certs.utc_now()
         if info.not_after <= now:
             return None, f"certificate expired {info.not_after:%Y-%m-%d}"
-        if info.not_after - now < datetime.timedelta(days=certs.RENEW_BEFORE_DAYS):
+        if soon is not None and info.not_after - now < soon:
             return None, f"certificate expires {info.not_after:%Y-%m-%d}"
         ctx.facts.certificate = info
         return info, ""
@@ -258,6 +372,133 @@ class CertificateStep:
             if info.st_uid != ctx.account.uid:
                 wrong.append(f"{path} is not owned by {ctx.account.name}")
         return "; ".join(wrong)
+
+    def _check_from_ca(self, ctx: Context) -> Status[CertificatePlan]:
+        """A certificate from an ACME CA for the machine's public names, renewed before it
+        runs out; while the CA cannot be reached, the current one (or, once that has
+        expired, a self-signed stand-in) goes on being served."""
+        certfile = ctx.paths.default_certfile
+        ctx.facts.certfile = ctx.facts.keyfile = certfile
+        fallback_names = required_names(ctx)
+        names, left_out = ca_names(ctx)
+        ctx.facts.cert_names = names
+        warnings = [f"left out of the certificate: {item.name}, {item.why}" for item in left_out]
+        record = renewal_record.load(ctx.paths.state_dir)
+        if record is not None and not record.ok:
+            warnings.append(
+                f"the last attempt to get a certificate failed ({record.when}): {record.detail}"
+                + ("; a self-signed certificate stands in" if record.fallback else "")
+            )
+        pem = _read(certfile)
+        info, problem = self._inspect(ctx, certfile, certfile, pem, pem, soon=None)
+        leaf = trust_anchor.read_chain(pem)[0] if info is not None and pem else None
+        usable = info is not None
+        reason = problem
+        if leaf is not None and not reason:
+            reason = _why_order(ctx, leaf, names)
+        order = AcmeOrder(
+            directory=acme_directory(ctx),
+            ports=ChallengePorts(
+                tls_alpn=ctx.settings.acme_tls_alpn_port, http=ctx.settings.acme_http_port
+            ),
+            usable=usable,
+            fallback_names=tuple(fallback_names),
+        )
+        if reason:
+            plan = CertificatePlan(
+                certfile=certfile,
+                regenerate=True,
+                names=tuple(names),
+                key_type=ctx.settings.key_type,
+                reason=reason,
+                order=order,
+            )
+            return drift(reason, plan, warnings)
+        assert info is not None and leaf is not None
+        wrong = self._ownership_drift(ctx, certfile)
+        if wrong:
+            return drift(wrong, self._plan(ctx, False, names, wrong, None), warnings)
+        issuer = trust_anchor.describe(leaf).issuer
+        return good(
+            f"{certfile}, from {issuer}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC",
+            warnings,
+        )
+
+    def _order(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
+        """Get the certificate from the CA and put it in place in one rename; on failure,
+        keep what serves (or put a self-signed stand-in there) and say why."""
+        ports = (order.ports.tls_alpn, order.ports.http)
+        if not acme_privilege.can_bind(ports):
+            return self._order_in_unit(ctx, plan, order)
+        key_pem = certs.private_key_pem(ctx.settings.key_type)
+        try:
+            issued = order_certificate(
+                order.directory,
+                list(plan.names),
+                acme_state_dir(ctx),
+                key_pem,
+                ports=order.ports,
+                ca_bundle=ctx.settings.acme_ca_bundle,
+                owner=ctx.account.owner,
+            )
+        except AcmeFailed as error:
+            self._failed(ctx, plan, order, error)
+            raise
+        atomic_write(plan.certfile, key_pem + issued.chain_pem, FILE_MODE, ctx.account.owner)
+        kill_points.reached("certificate:written")
+        issuer = trust_anchor.describe(trust_anchor.read_chain(issued.chain_pem)[0]).issuer
+        detail = (
+            f"{plan.reason}: a certificate from {issuer} for {', '.join(plan.names)}, valid "
+            f"until {issued.not_after:%Y-%m-%d %H:%M} UTC (checked by {issued.challenge})"
+        )
+        renewal_record.save(
+            ctx.paths.state_dir,
+            renewal_record.RenewalRecord(renewal_record.now_text(), True, detail),
+            ctx.account.owner,
+        )
+        return detail
+
+    def _order_in_unit(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
+        """The same order, as `cert renew` in a unit that may bind the ports; it keeps
+        the record this process then reads."""
+        ports = f"{order.ports.tls_alpn} and {order.ports.http}"
+        if not systemctl.is_booted():
+            raise StepFailed(
+                f"the CA's checks come to ports {ports}, which only root may open here, "
+                "and without systemd the agent cannot lend itself that right",
+                hint="run init where systemd runs, or --certificate self-signed",
+            )
+        account = ctx.account
+        code, output = acme_privilege.renew_in_unit(
+            account.name, str(account.gid), account.home, force=True
+        )
+        record = renewal_record.load(ctx.paths.state_dir)
+        if code == 0 and record is not None and record.ok:
+            return record.detail
+        if record is not None and not record.ok:
+            raise StepFailed(record.detail, hint=record.hint)
+        raise StepFailed(
+            "getting the certificate failed: " + (output.splitlines() or ["no output"])[-1],
+            hint="run `jupyter-bootstrap cert renew` to see it again, and read the log",
+        )
+
+    def _failed(
+        self, ctx: Context, plan: CertificatePlan, order: AcmeOrder, error: AcmeFailed
+    ) -> None:
+        previous = renewal_record.load(ctx.paths.state_dir)
+        fallback = previous is not None and previous.fallback and order.usable
+        if not order.usable:
+            # Nothing that serves is left: a self-signed certificate stands in, so that
+            # Jupyter keeps answering (with a warning in the browser) until the CA is back.
+            key_pem, cert_pem = certs.self_signed(
+                list(order.fallback_names), ctx.settings.key_type, certs.utc_now()
+            )
+            atomic_write(plan.certfile, key_pem + cert_pem, FILE_MODE, ctx.account.owner)
+            fallback = True
+        record = renewal_record.RenewalRecord(
+            renewal_record.now_text(), False, error.message, fallback, error.hint
+        )
+        renewal_record.save(ctx.paths.state_dir, record, ctx.account.owner)
 
     def _check_own(self, ctx: Context, certfile: Path, keyfile: Path) -> Status[CertificatePlan]:
         """The user's own pair (e.g. from certbot) is validated, never changed."""
@@ -286,6 +527,8 @@ class CertificateStep:
     def apply(self, ctx: Context, plan: CertificatePlan) -> str:
         owner = ctx.account.owner
         ensure_dir(plan.certfile.parent, DIR_MODE, owner)
+        if plan.order is not None:
+            return self._order(ctx, plan, plan.order)
         if not plan.regenerate and plan.keep is None:
             set_mode(plan.certfile, FILE_MODE, owner)
             return "fixed owner and modes of the certificate file"

@@ -84,7 +84,12 @@ def _certfile(ctx: Context) -> Path:
 def probe_target(ctx: Context) -> https_probe.ProbeTarget:
     settings = ctx.settings
     return https_probe.target_for(
-        settings.port, _certfile(ctx), settings.own_certificate, settings.hostnames
+        settings.port,
+        _certfile(ctx),
+        settings.own_certificate,
+        settings.hostnames,
+        from_ca=settings.letsencrypt,
+        ca_bundle=settings.acme_ca_bundle,
     )
 
 
