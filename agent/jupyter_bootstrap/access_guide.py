@@ -43,14 +43,25 @@ class InboundRule:
     why: str
 
 
-def inbound_rules(reach: Reach) -> list[InboundRule]:
+def inbound_rules(
+    reach: Reach, challenge_ports: Optional[tuple[int, int]] = None
+) -> list[InboundRule]:
+    """The rules the security group needs. `challenge_ports` (tls-alpn-01, http-01): where a
+    CA checks this machine before it issues or renews a certificate; it connects from its
+    own addresses, so that rule is open to anywhere (one of the two ports is enough)."""
     if reach.access == "tunnel":
         # Jupyter's own port stays closed: the tunnel rides inside the SSH connection.
         return [InboundRule("SSH", "TCP", SSH_PORT, "My IP", "PuTTY or ssh, and the tunnel")]
-    return [
+    rules = [
         InboundRule("SSH", "TCP", SSH_PORT, "My IP", "PuTTY or ssh"),
         InboundRule("Custom TCP", "TCP", reach.port, "My IP", "Jupyter over HTTPS"),
     ]
+    if challenge_ports is not None:
+        tls_alpn, http = challenge_ports
+        kind = "HTTPS" if tls_alpn == 443 else "Custom TCP"
+        why = f"Let's Encrypt's check (or TCP {http} instead)"
+        rules.append(InboundRule(kind, "TCP", tls_alpn, "Anywhere-IPv4", why))
+    return rules
 
 
 def tunnel_command(reach: Reach) -> str:

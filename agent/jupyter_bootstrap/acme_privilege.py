@@ -43,10 +43,11 @@ def _effective_capabilities() -> int:
     return 0
 
 
-def can_bind(ports: Iterable[int]) -> bool:
-    """Whether this process may listen on every one of `ports`, as who it is now. Root is
-    answered False on purpose: it must not serve the CA's checks itself."""
-    if os.geteuid() == 0:
+def can_bind(ports: Iterable[int], account_uid: int) -> bool:
+    """Whether this process may answer the CA's checks on every one of `ports` itself: it
+    runs as the account (root acting for a login user, as under cloud-init, must not serve
+    them) and may listen there."""
+    if os.geteuid() != account_uid:
         return False
     first = _first_unprivileged_port()
     if all(port >= first for port in ports):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import pytest
 
@@ -41,8 +41,9 @@ def start_pebble(tmp_path: Path) -> Iterator[StartPebble]:
     _require_pebble()
     started: list[Pebble] = []
 
-    def start(**settings: str) -> Pebble:
-        instance = Pebble(tmp_path / f"pebble-{len(started)}", settings=settings)
+    def start(validity_seconds: Optional[int] = None, **settings: str) -> Pebble:
+        folder = tmp_path / f"pebble-{len(started)}"
+        instance = Pebble(folder, settings=settings, validity_seconds=validity_seconds)
         started.append(instance)
         instance.start()
         return instance

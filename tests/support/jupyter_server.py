@@ -14,10 +14,17 @@ import requests
 
 @contextmanager
 def running_server(
-    prefix: Path, config: Path, home: Path, port: int, certfile: Path, app: str = "notebook"
+    prefix: Path,
+    config: Path,
+    home: Path,
+    port: int,
+    certfile: Path,
+    app: str = "notebook",
+    host: str = "localhost",
 ) -> Iterator[str]:
     """Start `jupyter <app> --config=<config>` as the unit would, wait until it answers over
-    TLS, yield its base URL (https://localhost:PORT), stop it afterwards."""
+    TLS verified against `certfile` for `host`, yield its base URL (https://HOST:PORT), stop
+    it afterwards."""
     env = dict(os.environ)
     env.update(
         HOME=str(home),
@@ -33,7 +40,7 @@ def running_server(
     log = home / "jupyter-server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"https://localhost:{port}"
+    base = f"https://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:

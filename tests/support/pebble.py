@@ -44,6 +44,9 @@ class Pebble:
     http_port: int = field(default_factory=free_port)
     tls_port: int = field(default_factory=free_port)
     process: Optional[subprocess.Popen[bytes]] = None
+    # How long what it issues is valid, in seconds (Pebble's default: five years); a few
+    # seconds make a certificate that expires while a test watches.
+    validity_seconds: Optional[int] = None
 
     @property
     def directory_url(self) -> str:
@@ -78,6 +81,8 @@ class Pebble:
                 "domainBlocklist": [BLOCKED_NAME],
             }
         }
+        if self.validity_seconds is not None:
+            document["pebble"]["certificateValidityPeriod"] = self.validity_seconds
         config.write_text(json.dumps(document, indent=2))
         return config
 

@@ -75,7 +75,11 @@ def normalised(text: str, home: Path, port: int) -> str:
         rf"\b{port}( {{2,}})", lambda m: "8888" + m.group(1) + " " * (len(str(port)) - 4), text
     )
     text = re.sub(rf"\b{port}\b", "8888", text)
-    text = re.sub(r"\d{4}-\d{2}-\d{2}", "2027-12-02", text)
+    text = re.sub(
+        r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?",
+        lambda m: "2027-12-02" + (" 10:00" if m.group(1) else ""),
+        text,
+    )
     return re.sub(r"running for \d+[dhms]( \d+[hms])?", "running for 2h 05m", text)
 
 

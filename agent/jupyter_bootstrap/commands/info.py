@@ -16,14 +16,21 @@ from typing import Any, Optional
 
 import click
 
-from jupyter_bootstrap import __version__, access_guide, public_address, trust_anchor
+from jupyter_bootstrap import (
+    __version__,
+    access_guide,
+    public_address,
+    renewal_record,
+    trust_anchor,
+)
 from jupyter_bootstrap.access_guide import Reach
 from jupyter_bootstrap.commands.cert import ServedCertificate, require_setup, served_certificate
 from jupyter_bootstrap.commands.summary import urls
 from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.engine import Context
 from jupyter_bootstrap.errors import EXIT_OK, BootstrapError
-from jupyter_bootstrap.service import systemctl, unit
+from jupyter_bootstrap.renewal_record import RenewalRecord
+from jupyter_bootstrap.service import renewal_units, systemctl, unit
 
 INFO_SCHEMA_VERSION = 1
 APP_NAMES = {"notebook": "Jupyter Notebook", "lab": "JupyterLab"}
@@ -42,7 +49,7 @@ class ServiceView:
 @dataclass(frozen=True)
 class CertificateView:
     file: str
-    kind: str  # self-signed (made by jupyter-bootstrap) | own (--certfile)
+    kind: str  # self-signed (made by jupyter-bootstrap) | letsencrypt (an ACME CA) | own
     subject: Optional[str]
     issuer: Optional[str]
     fingerprint_sha256: Optional[str]
@@ -53,20 +60,41 @@ class CertificateView:
     # in the file, e.g. one a browser already trusts).
     trust_needed: bool
     problem: Optional[str]  # why it could not be read; the other fields are then null
+    # letsencrypt only: a self-signed certificate stands in because the CA's expired and
+    # the CA could not be reached.
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class RenewalView:
+    """How the certificate is kept fresh, and how the last attempt went."""
+
+    automatic: bool  # a timer of ours renews it (and the boot refreshes it)
+    timer: Optional[str]
+    last_attempt: Optional[str]  # UTC, YYYY-MM-DDTHH:MM:SSZ
+    last_ok: Optional[bool]
+    last_detail: Optional[str]
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def certificate_kind(ctx: Context) -> str:
+    if ctx.settings.own_certificate:
+        return "own"
+    return "letsencrypt" if ctx.settings.letsencrypt else "self-signed"
+
+
 def _certificate_view(ctx: Context) -> CertificateView:
-    kind = "own" if ctx.settings.own_certificate else "self-signed"
+    kind = certificate_kind(ctx)
     try:
         served: ServedCertificate = served_certificate(ctx)
     except BootstrapError as error:
         path = str(ctx.certificate_files[0])
         return CertificateView(path, kind, None, None, None, None, None, [], True, error.message)
     details = served.details
+    fallback = kind == "letsencrypt" and details.self_signed
     return CertificateView(
         file=str(served.path),
         kind=kind,
@@ -78,6 +106,18 @@ def _certificate_view(ctx: Context) -> CertificateView:
         names=list(details.names),
         trust_needed=trust_anchor.anchor(served.chain)[1],
         problem=None,
+        fallback=fallback,
+    )
+
+
+def _renewal_view(ctx: Context, record: Optional[RenewalRecord]) -> RenewalView:
+    automatic = not ctx.settings.no_service and not ctx.settings.own_certificate
+    return RenewalView(
+        automatic=automatic,
+        timer=renewal_units.timer_name_for(ctx.settings.service_name) if automatic else None,
+        last_attempt=record.attempted_at if record else None,
+        last_ok=record.ok if record else None,
+        last_detail=record.detail if record else None,
     )
 
 
@@ -104,13 +144,16 @@ class Info:
     public: public_address.PublicAddress
     reach: Reach
     certificate: CertificateView
+    renewal: RenewalView
     service: ServiceView
+    challenge_ports: Optional[tuple[int, int]]  # (tls-alpn-01, http-01) for a CA's checks
 
 
 def gather(ctx: Context) -> Info:
     require_setup(ctx)
     public = public_address.lookup()
     ctx.facts.public = public
+    record = renewal_record.load(ctx.paths.state_dir)
     certificate = _certificate_view(ctx)
     ctx.facts.cert_names = certificate.names
     settings = ctx.settings
@@ -127,7 +170,11 @@ def gather(ctx: Context) -> Info:
         public=public,
         reach=Reach(ctx.account.name, host, settings.port, settings.access),
         certificate=certificate,
+        renewal=_renewal_view(ctx, record),
         service=_service_view(ctx),
+        challenge_ports=(settings.acme_tls_alpn_port, settings.acme_http_port)
+        if settings.letsencrypt
+        else None,
     )
 
 
@@ -159,8 +206,9 @@ def document(info: Info) -> dict[str, Any]:
         "ssh_target": reach.ssh_target,
         "service": asdict(info.service),
         "certificate": asdict(info.certificate),
+        "renewal": asdict(info.renewal),
         "security_group": {
-            "inbound_rules": [asdict(rule) for rule in access_guide.inbound_rules(reach)],
+            "inbound_rules": [asdict(rule) for rule in _rules(info)],
         },
         "tunnel": {
             "local_port": info.port,
@@ -228,6 +276,7 @@ def _print(ctx: Context, info: Info) -> None:
     console.field("Password", "the one you chose (change it: `jupyter-bootstrap password`)")
     console.info()
     _print_certificate(ctx, info.certificate)
+    _print_renewal(ctx, info.renewal)
     console.info()
     if info.access == "tunnel":
         _print_tunnel(ctx, info)
@@ -272,12 +321,17 @@ def _print_certificate(ctx: Context, certificate: CertificateView) -> None:
         console.field("Certificate", f"{certificate.problem}; `jupyter-bootstrap init` repairs it")
         return
     assert certificate.fingerprint_sha256 is not None and certificate.not_after is not None
-    made = (
-        "self-signed by jupyter-bootstrap"
-        if certificate.kind == "self-signed"
-        else f"yours, issued by {certificate.issuer}"
-    )
-    console.field("Certificate", f"{made}, valid until {certificate.not_after[:10]}")
+    made = {
+        "self-signed": "self-signed by jupyter-bootstrap",
+        "letsencrypt": f"from {certificate.issuer}, trusted by every browser",
+        "own": f"yours, issued by {certificate.issuer}",
+    }[certificate.kind]
+    if certificate.fallback:
+        made = (
+            "self-signed, standing in: the one from the CA expired and a new one could not be had"
+        )
+    until = certificate.not_after[:16].replace("T", " ")
+    console.field("Certificate", f"{made}, valid until {until} UTC")
     fingerprint = certificate.fingerprint_sha256
     # Two halves split at a colon: each fits a PuTTY line and reads in pairs.
     half = len(fingerprint) // 2 + 1
@@ -287,8 +341,26 @@ def _print_certificate(ctx: Context, certificate: CertificateView) -> None:
     console.field("File", certificate.file)
 
 
+def _print_renewal(ctx: Context, renewal: RenewalView) -> None:
+    console = ctx.console
+    if renewal.automatic:
+        console.field(
+            "Renewal",
+            f"automatic, never restarting Jupyter: {renewal.timer} twice a day and at boot",
+        )
+    elif not ctx.settings.own_certificate:
+        console.field("Renewal", "by hand: `jupyter-bootstrap cert renew` (no systemd service)")
+    if renewal.last_attempt is not None and not renewal.last_ok:
+        when = renewal.last_attempt.replace("T", " ").rstrip("Z")
+        console.field("Last try", f"FAILED at {when} UTC: {renewal.last_detail}")
+
+
+def _rules(info: Info) -> list[access_guide.InboundRule]:
+    return access_guide.inbound_rules(info.reach, info.challenge_ports)
+
+
 def _rule_table(info: Info) -> None:
-    rules = access_guide.inbound_rules(info.reach)
+    rules = _rules(info)
     header = ("Type", "Protocol", "Port range", "Source", "For")
     rows = [header] + [
         (rule.type, rule.protocol, str(rule.port), rule.source, rule.why) for rule in rules
