@@ -421,10 +421,10 @@ class CertificateStep:
         if wrong:
             return drift(wrong, self._plan(ctx, False, names, wrong, None), warnings)
         issuer = trust_anchor.describe(leaf).issuer
-        return good(
-            f"{certfile}, from {issuer}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC",
-            warnings,
-        )
+        summary = f"{certfile}, from {issuer}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC"
+        if record is not None and record.ok:
+            summary += f"; last renewed {record.when}"
+        return good(summary, warnings)
 
     def _order(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
         """Get the certificate from the CA and put it in place in one rename; on failure,
