@@ -25,6 +25,9 @@ class RenewalRecord:
     # issued) and the CA could not be reached.
     fallback: bool = False
     hint: Optional[str] = None  # what to do about a failure
+    # Of the certificate the CA issued: how a later change of kind (back to self-signed)
+    # knows it as ours rather than a file of the user's.
+    fingerprint: Optional[str] = None
 
     @property
     def when(self) -> str:
@@ -49,6 +52,7 @@ def load(state_dir: Path) -> Optional[RenewalRecord]:
             detail=str(data["detail"]),
             fallback=bool(data.get("fallback", False)),
             hint=str(data["hint"]) if data.get("hint") else None,
+            fingerprint=str(data["fingerprint"]) if data.get("fingerprint") else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

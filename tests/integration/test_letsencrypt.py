@@ -230,3 +230,19 @@ def test_tunnel_mode_is_refused_with_the_reason(
     result = init_files_only(jupyter_prefix, "--certificate", "letsencrypt", "--access", "tunnel")
     assert result.exit_code == 2
     assert "the browser opens localhost" in flat(result.stderr)
+
+
+def test_back_to_self_signed_replaces_ours_without_calling_it_foreign(
+    home: Path,
+    jupyter_prefix: Path,
+    public_ip_is_loopback: MetadataServer,
+    pebble: Pebble,
+    tmp_path: Path,
+) -> None:
+    flags = letsencrypt_flags(pebble, trust_file(pebble, tmp_path))
+    assert init_files_only(jupyter_prefix, *flags).exit_code == 0
+    result = init_files_only(jupyter_prefix, "--certificate", "self-signed")
+    assert result.exit_code == 0, result.output
+    assert trust_anchor.is_self_issued(file_certificate(home))
+    assert "not made by jupyter-bootstrap" not in flat(result.output)
+    assert not list((home / "certs").glob("*.bak*"))

@@ -159,13 +159,16 @@ def _read(path: Path) -> Optional[bytes]:
         return None
 
 
-def made_by_us(cert_pem: bytes) -> bool:
-    """Whether this is a certificate certs.self_signed made: self-issued, with our
-    organisation in the subject. Anything else at our paths is the user's, kept on change."""
+def made_by_us(cert_pem: bytes, ordered: Optional[str] = None) -> bool:
+    """Whether this is a certificate certs.self_signed made (self-issued, with our
+    organisation in the subject), or the one we last got from a CA (its fingerprint is
+    `ordered`). Anything else at our paths is the user's, kept on change."""
     try:
         certificate = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
         return False
+    if ordered is not None and trust_anchor.fingerprint_sha256(certificate) == ordered:
+        return True
     if certificate.subject != certificate.issuer:
         return False
     organisations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
@@ -183,14 +186,14 @@ def _contents(path: Path) -> tuple[bool, Optional[bytes]]:
 
 
 def foreign_files(
-    certfile: Path, keyfile: Path
+    certfile: Path, keyfile: Path, ordered: Optional[str] = None
 ) -> tuple[tuple[tuple[Path, bytes], ...], tuple[Path, ...]]:
     """(files to back up with their bytes, files we cannot read) before the pair at our
     paths is replaced: both files when the certificate there is not one of ours (a pair,
     or one PEM holding key and certificate, made by hand). A key without a certificate is
     left out: it is most likely ours, from a pair whose certificate was deleted."""
     cert_there, cert_pem = _contents(certfile)
-    if not cert_there or (cert_pem is not None and made_by_us(cert_pem)):
+    if not cert_there or (cert_pem is not None and made_by_us(cert_pem, ordered)):
         return (), ()
     backups: list[tuple[Path, bytes]] = []
     unreadable: list[Path] = []
@@ -317,7 +320,9 @@ class CertificateStep:
         keep: Optional[tuple[bytes, bytes]],
     ) -> CertificatePlan:
         certfile, separate = ctx.paths.default_certfile, ctx.paths.separate_keyfile
-        backups, unreadable = foreign_files(certfile, separate) if regenerate else ((), ())
+        record = renewal_record.load(ctx.paths.state_dir)
+        ordered = record.fingerprint if record is not None else None
+        backups, unreadable = foreign_files(certfile, separate, ordered) if regenerate else ((), ())
         if backups or unreadable:
             ctx.run.found(
                 f"a certificate not made by jupyter-bootstrap at {certfile}: replaced by a "
@@ -453,11 +458,14 @@ class CertificateStep:
             f"{plan.reason}: a certificate from {issuer} for {', '.join(plan.names)}, valid "
             f"until {issued.not_after:%Y-%m-%d %H:%M} UTC (checked by {issued.challenge})"
         )
-        renewal_record.save(
-            ctx.paths.state_dir,
-            renewal_record.RenewalRecord(renewal_record.now_text(), True, detail),
-            ctx.account.owner,
+        leaf = trust_anchor.read_chain(issued.chain_pem)[0]
+        record = renewal_record.RenewalRecord(
+            renewal_record.now_text(),
+            True,
+            detail,
+            fingerprint=trust_anchor.fingerprint_sha256(leaf),
         )
+        renewal_record.save(ctx.paths.state_dir, record, ctx.account.owner)
         return detail
 
     def _order_in_unit(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
@@ -498,7 +506,12 @@ class CertificateStep:
             atomic_write(plan.certfile, key_pem + cert_pem, FILE_MODE, ctx.account.owner)
             fallback = True
         record = renewal_record.RenewalRecord(
-            renewal_record.now_text(), False, error.message, fallback, error.hint
+            renewal_record.now_text(),
+            False,
+            error.message,
+            fallback,
+            error.hint,
+            fingerprint=previous.fingerprint if previous is not None else None,
         )
         renewal_record.save(ctx.paths.state_dir, record, ctx.account.owner)
 
