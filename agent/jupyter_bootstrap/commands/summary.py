@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
+from jupyter_bootstrap import trust_anchor
 from jupyter_bootstrap.commands.guarded import follow_command
+from jupyter_bootstrap.errors import BootstrapError
+from jupyter_bootstrap.files import read_bytes_or_none
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context, Report
@@ -38,6 +41,22 @@ def url(ctx: Context) -> str:
     return urls(ctx)[0]
 
 
+def _issuer_from_the_ca(ctx: Context) -> Optional[str]:
+    """Who issued the certificate served now, when it is one from the CA (--certificate
+    letsencrypt); None for a self-signed one, including the stand-in while the CA cannot be
+    reached."""
+    if not ctx.settings.letsencrypt:
+        return None
+    try:
+        data = read_bytes_or_none(ctx.certificate_files[0])
+        leaf = trust_anchor.read_chain(data)[0] if data else None
+    except (BootstrapError, trust_anchor.NotACertificate):
+        return None
+    if leaf is None or trust_anchor.is_self_issued(leaf):
+        return None
+    return trust_anchor.describe(leaf).issuer
+
+
 def print_summary(ctx: Context) -> None:
     """The short form of `info`: where to go, what to compare, and where the rest is."""
     console = ctx.console
@@ -51,11 +70,18 @@ def print_summary(ctx: Context) -> None:
         fingerprint = certificate.fingerprint_sha256
         # Split in two halves at a colon so each fits a PuTTY line and reads in pairs.
         half = len(fingerprint) // 2 + 1
-        console.field(
-            "Certificate",
-            "self-signed, so the browser warns until you trust it. Before you accept the "
-            "warning, check that its SHA-256 fingerprint is:",
-        )
+        issuer = _issuer_from_the_ca(ctx)
+        if issuer is not None:
+            console.field(
+                "Certificate",
+                f"from {issuer}, trusted by every browser; its SHA-256 fingerprint is:",
+            )
+        else:
+            console.field(
+                "Certificate",
+                "self-signed, so the browser warns until you trust it. Before you accept the "
+                "warning, check that its SHA-256 fingerprint is:",
+            )
         console.field("", fingerprint[:half])
         console.field("", fingerprint[half:])
     port = ctx.settings.port
