@@ -107,6 +107,7 @@ class CertificateInfo:
     ip_addresses: frozenset[str]
     fingerprint_sha256: str  # AA:BB:..., as browsers show it
     key_matches: bool
+    self_issued: bool = True  # issuer == subject: self-signed, not from a CA
 
     def uncovered(self, names: Iterable[str]) -> list[str]:
         """The names among `names` this certificate does not cover (empty: it covers all)."""
@@ -150,6 +151,7 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
         ip_addresses=ips,
         fingerprint_sha256=fingerprint_sha256(certificate),
         key_matches=cert_public == key_public,
+        self_issued=certificate.subject == certificate.issuer,
     )
 
 

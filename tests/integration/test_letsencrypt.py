@@ -246,3 +246,27 @@ def test_back_to_self_signed_replaces_ours_without_calling_it_foreign(
     assert trust_anchor.is_self_issued(file_certificate(home))
     assert "not made by jupyter-bootstrap" not in flat(result.output)
     assert not list((home / "certs").glob("*.bak*"))
+
+
+def test_init_and_info_say_what_a_ca_certificate_needs(
+    home: Path,
+    jupyter_prefix: Path,
+    public_ip_is_loopback: MetadataServer,
+    pebble: Pebble,
+    tmp_path: Path,
+) -> None:
+    flags = letsencrypt_flags(pebble, trust_file(pebble, tmp_path))
+    output = flat(init_files_only(jupyter_prefix, *flags).output)
+    assert "trusted by every browser (no warning)" in output
+    assert f"Keep TCP {pebble.tls_port} (or {pebble.http_port}) open to anywhere" in output
+    assert "SHA-256 fingerprint is" not in output  # nothing to compare by hand
+    text = flat(invoke("info").stdout)
+    assert "trusted by every browser" in text and "Let's Encrypt's check" in text
+    assert "Anywhere-IPv4" in text
+    assert "No more certificate warning" not in text  # nothing to import
+    document = json.loads(invoke("info", "--json").stdout)
+    assert document["certificate"]["kind"] == "letsencrypt"
+    assert document["trust"]["needed"] is False
+    assert document["renewal"]["last_ok"] is True
+    rules = document["security_group"]["inbound_rules"]
+    assert {"port": pebble.tls_port, "source": "Anywhere-IPv4"}.items() <= rules[-1].items()

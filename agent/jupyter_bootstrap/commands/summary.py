@@ -66,6 +66,12 @@ def print_summary(ctx: Context) -> None:
     certificate = ctx.facts.certificate
     if ctx.settings.own_certificate:
         console.field("Certificate", f"your own, {ctx.settings.certfile}")
+    elif ctx.settings.letsencrypt and certificate is not None and not certificate.self_issued:
+        console.field(
+            "Certificate",
+            f"from Let's Encrypt, trusted by every browser (no warning), valid until "
+            f"{certificate.not_after:%Y-%m-%d %H:%M} UTC and renewed automatically",
+        )
     elif certificate is not None:
         fingerprint = certificate.fingerprint_sha256
         # Split in two halves at a colon so each fits a PuTTY line and reads in pairs.
@@ -97,6 +103,13 @@ def print_summary(ctx: Context) -> None:
             f"the instance's security group must allow inbound TCP {port} from your IP "
             "address (source: My IP), and nothing wider.",
         )
+        if ctx.settings.letsencrypt:
+            console.field(
+                "",
+                f"Keep TCP {ctx.settings.acme_tls_alpn_port} (or {ctx.settings.acme_http_port})"
+                " open to anywhere too: Let's Encrypt checks this machine from its own "
+                "addresses at every renewal.",
+            )
     console.field(
         "More",
         "`jupyter-bootstrap info`: every address, the security group rule or the SSH tunnel "

@@ -389,7 +389,11 @@ class CertificateStep:
         fallback_names = required_names(ctx)
         names, left_out = ca_names(ctx)
         ctx.facts.cert_names = names
-        warnings = [f"left out of the certificate: {item.name}, {item.why}" for item in left_out]
+        # Said when they matter: when a certificate is about to be ordered without them.
+        left_out_lines = [
+            f"left out of the certificate: {item.name}, {item.why}" for item in left_out
+        ]
+        warnings: list[str] = []
         record = renewal_record.load(ctx.paths.state_dir)
         if record is not None and not record.ok:
             warnings.append(
@@ -420,7 +424,7 @@ class CertificateStep:
                 reason=reason,
                 order=order,
             )
-            return drift(reason, plan, warnings)
+            return drift(reason, plan, left_out_lines + warnings)
         assert info is not None and leaf is not None
         wrong = self._ownership_drift(ctx, certfile)
         if wrong:
