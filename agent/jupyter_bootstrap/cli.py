@@ -3,9 +3,8 @@ in `commands/`, and turn errors into messages and exit codes (the only place tha
 
 from __future__ import annotations
 
+import os
 import sys
-import traceback
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 
 import click
@@ -22,12 +21,29 @@ from jupyter_bootstrap.steps import STEP_NAMES
 
 if TYPE_CHECKING:
     # Types only: the modules themselves are imported inside the commands that need them,
-    # so `--help` and `--version` stay fast.
+    # so `--help` and `--version` stay fast (tests/unit/test_startup_imports.py watches it).
     from jupyter_bootstrap.engine import Context, Options
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HELP_MAX_WIDTH = 100
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH}
+
+
+def _help_width() -> int:
+    """The width click would wrap help at (the terminal's, at most HELP_MAX_WIDTH, less two),
+    worked out without click's own way there: that imports shutil, a tenth of what
+    `--help` costs beyond importing click."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return max(min(columns or 80, HELP_MAX_WIDTH) - 2, 50)
 
 
 def _stdin_is_tty() -> bool:
@@ -37,6 +53,8 @@ def _stdin_is_tty() -> bool:
 def _absolute(value: Optional[str], flag: str) -> Optional[str]:
     """An absolute path, None when the flag was not given; an empty value is a mistake (an
     unset shell variable), not the same as leaving the flag out."""
+    from pathlib import Path
+
     if value is None:
         return None
     if not value.strip():
@@ -49,6 +67,17 @@ class BootstrapGroup(click.Group):
     wrapper function) means click's test runner goes through it too."""
 
     debug = False  # set by --debug, before or after the command name
+
+    def make_context(
+        self,
+        info_name: Optional[str],
+        args: list[str],
+        parent: Optional[click.Context] = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Every subcommand's context inherits the width from this one.
+        extra.setdefault("terminal_width", _help_width())
+        return super().make_context(info_name, args, parent, **extra)
 
     def main(  # type: ignore[override]
         self,
@@ -298,6 +327,17 @@ def _conda_options(func: Decorated) -> Decorated:
     return func
 
 
+class InstallerEpilogCommand(click.Command):
+    """`init`, whose help ends with where conda installers come from. That table lives in
+    conda_installers, which nothing else needs while flags are parsed, so it is imported
+    only when the help is printed, not whenever the command line is built."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.epilog is None:
+            self.epilog = _installer_epilog()
+        super().format_epilog(ctx, formatter)
+
+
 def _installer_epilog() -> str:
     from jupyter_bootstrap.conda_installers import PUBLISHERS
 
@@ -439,7 +479,7 @@ def _build_context(
     )
 
 
-@cli.command(epilog=_installer_epilog())
+@cli.command(cls=InstallerEpilogCommand)
 @_settings_options
 @_conda_options
 @_run_options
@@ -731,6 +771,8 @@ def _report(message: str, hint: Optional[str], details: Optional[str], debug: bo
     from jupyter_bootstrap.run import log_path
 
     if debug:
+        import traceback
+
         traceback.print_exc()
     log = log_path()
     Console().error(message, hint, details, str(log) if log else None)

@@ -11,9 +11,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Callable, Optional
-from urllib.parse import unquote, urlsplit
 
 from jupyter_bootstrap.errors import StepFailed, UserError
 
@@ -137,6 +135,10 @@ def choose(
 def cache_name(url: str, sha256: str) -> str:
     """The URL's file name when it is a plain one, else a name made from the hash (which
     must be a valid one: ValueError otherwise, as from `normalise_sha256`)."""
+    # Imported here: `init --help` reads this module's PUBLISHERS, and urllib.parse (with
+    # ipaddress) would be most of what that costs.
+    from urllib.parse import unquote, urlsplit
+
     name = posixpath.basename(unquote(urlsplit(url).path))
     if _SAFE_NAME.fullmatch(name):
         return name
@@ -199,6 +201,8 @@ def find_sha256(installer: Installer, fetch: TextFetcher) -> str:
     if installer.hash_url.endswith(".sha256"):
         found = parse_sha256_file(text, installer.filename)
     else:
+        from jupyter_bootstrap.conda_index_page import parse_index
+
         found = parse_index(text).get(installer.filename)
     if found is None:
         raise _no_hash(installer, f"{installer.hash_url} lists no sha256 for it")
@@ -224,83 +228,3 @@ def parse_sha256_file(text: str, filename: str) -> Optional[str]:
         if named == filename:
             return normalise_sha256(parts[0])
     return None
-
-
-class _TableParser(HTMLParser):
-    """Collects every table row as cells of (text, link target, is-header)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[tuple[str, Optional[str], bool]]] = []
-        self._row: Optional[list[tuple[str, Optional[str], bool]]] = None
-        self._cell: Optional[list[str]] = None
-        self._href: Optional[str] = None
-        self._header = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
-        if tag == "tr":
-            self._close_row()
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._close_cell()
-            self._cell, self._href, self._header = [], None, tag == "th"
-        elif tag == "a" and self._cell is not None and self._href is None:
-            self._href = dict(attrs).get("href")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th"):
-            self._close_cell()
-        elif tag in ("tr", "table"):
-            self._close_row()
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def close(self) -> None:
-        super().close()
-        self._close_row()
-
-    def _close_cell(self) -> None:
-        if self._cell is not None and self._row is not None:
-            self._row.append(("".join(self._cell).strip(), self._href, self._header))
-        self._cell = None
-
-    def _close_row(self) -> None:
-        self._close_cell()
-        if self._row:
-            self.rows.append(self._row)
-        self._row = None
-
-
-def parse_index(html: str) -> dict[str, str]:
-    """File name -> sha256 from an index page's table (Anaconda's archive and Miniconda's
-    pages: Filename | Size | Last Modified | SHA256). The SHA256 column is found by its
-    header; without one, a cell that is 64 hex digits is taken."""
-    parser = _TableParser()
-    parser.feed(html)
-    parser.close()
-    hashes: dict[str, str] = {}
-    column: Optional[int] = None
-    for row in parser.rows:
-        titles = [text.lower() for text, _, _ in row]
-        if "sha256" in titles:
-            column = titles.index("sha256")
-            continue
-        if any(header for _, _, header in row):
-            continue
-        name = _row_filename(row)
-        cells = [text for text, _, _ in row]
-        in_column = column is not None and column < len(cells)
-        candidates = [cells[column]] if column is not None and in_column else cells
-        value = next((c for c in candidates if is_sha256(c)), None)
-        if name and value:
-            hashes[name] = normalise_sha256(value)
-    return hashes
-
-
-def _row_filename(row: list[tuple[str, Optional[str], bool]]) -> Optional[str]:
-    for _, href, _ in row:
-        if href:
-            return posixpath.basename(unquote(urlsplit(href).path)) or None
-    return row[0][0] if row and row[0][0] else None

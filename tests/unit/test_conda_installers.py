@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_bootstrap import conda_installers as ci
+from jupyter_bootstrap.conda_index_page import parse_index
 from jupyter_bootstrap.download import fetch_text
 from jupyter_bootstrap.errors import StepFailed, UserError
 from tests.support.fake_installer import index_page
@@ -126,7 +127,7 @@ ARCHIVE_EXCERPT = """<html><body><h1>Anaconda Installers</h1>
 
 
 def test_index_page_maps_each_file_to_its_sha256() -> None:
-    hashes = ci.parse_index(ARCHIVE_EXCERPT)
+    hashes = parse_index(ARCHIVE_EXCERPT)
     assert hashes == {
         "Anaconda3-2024.10-1-Windows-x86_64.exe": "b" * 64,
         "Anaconda3-2024.10-1-Linux-aarch64.sh": "a" * 64,  # lower-cased
@@ -140,16 +141,16 @@ def test_index_page_finds_the_sha256_column_by_its_header() -> None:
         f"<tr><td>{HASH_A}</td><td><a href='/x/f.sh'>f.sh</a></td><td>{HASH_B}</td></tr>"
         "</table>"
     )
-    assert ci.parse_index(page) == {"f.sh": HASH_A}
+    assert parse_index(page) == {"f.sh": HASH_A}
 
 
 def test_index_page_without_a_header_takes_the_hash_looking_cell() -> None:
     page = f"<table><tr><td>g.sh</td><td>12M</td><td>{HASH_B}</td></tr></table>"
-    assert ci.parse_index(page) == {"g.sh": HASH_B}
+    assert parse_index(page) == {"g.sh": HASH_B}
 
 
 def test_our_test_index_page_parses_like_the_real_one() -> None:
-    assert ci.parse_index(index_page({"h.sh": HASH_A})) == {"h.sh": HASH_A}
+    assert parse_index(index_page({"h.sh": HASH_A})) == {"h.sh": HASH_A}
 
 
 @pytest.mark.parametrize(
