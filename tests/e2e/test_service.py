@@ -8,7 +8,6 @@ The network namespace is the host's: logins go from this process to 127.0.0.1:PO
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 import socket
@@ -40,6 +39,7 @@ from tests.support.e2e_agent import (
     wait_for_https,
     wait_until,
 )
+from tests.support.jupyter_kernels import execute, websocket_exchange
 from tests.support.net import free_port
 from tests.support.report import step_lines, step_states
 
@@ -111,33 +111,6 @@ def box(
 # -- talking to the server from outside, like the browser -------------------------------------
 
 
-def websocket_exchange(
-    url: str, session: requests.Session, cafile: str, send: str, done: Callable[[str], bool]
-) -> list[str]:
-    """Send one message on a Jupyter websocket, collect replies until `done` says so."""
-    import tornado.httpclient
-    import tornado.websocket
-
-    async def exchange() -> list[str]:
-        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        request = tornado.httpclient.HTTPRequest(
-            url, headers={"Cookie": cookies}, ssl_options=ssl.create_default_context(cafile=cafile)
-        )
-        connection = await tornado.websocket.websocket_connect(request)
-        await connection.write_message(send)
-        received: list[str] = []
-        deadline = time.monotonic() + 60
-        while not received or not done(received[-1]):
-            remaining = deadline - time.monotonic()
-            message = await asyncio.wait_for(connection.read_message(), remaining)
-            assert message is not None, f"websocket closed; got {received}"
-            received.append(str(message))
-        connection.close()
-        return received
-
-    return asyncio.run(exchange())
-
-
 KERNEL_CODE = """
 import os, pathlib, tempfile
 pathlib.Path(tempfile.gettempdir(), "jb-e2e-private-tmp").write_text("x")
@@ -145,27 +118,6 @@ pathlib.Path.home().joinpath("Notebooks", "written-by-kernel.txt").write_text("y
 no_new_privs = "NoNewPrivs:\\t1" in open("/proc/self/status").read()
 print("E2E", 6 * 7, no_new_privs, os.getuid())
 """
-
-
-def execute(port: int, session: requests.Session, cafile: str, kernel: str, code: str) -> str:
-    """Run `code` in a running kernel over its websocket; what it printed."""
-    request = {
-        "header": {"msg_id": uuid.uuid4().hex, "username": "e2e", "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    }  # fmt: skip
-
-    def printed(message: str) -> bool:
-        data = json.loads(message)
-        if data.get("msg_type") == "error":
-            raise AssertionError(f"the kernel failed: {data['content']}")
-        return bool(data.get("msg_type") == "stream")
-
-    url = f"wss://localhost:{port}/api/kernels/{kernel}/channels"
-    replies = websocket_exchange(url, session, cafile, json.dumps(request), printed)
-    return str(json.loads(replies[-1])["content"]["text"]).strip()
 
 
 def run_in_kernel(port: int, session: requests.Session, xsrf: str, cafile: str) -> str:
