@@ -9,7 +9,6 @@ the terminal bar and the plain lines).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from jupyter_bootstrap import __version__
 from jupyter_bootstrap.conda_installers import normalise_sha256
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import fsync_directory, nearest_existing
+from jupyter_bootstrap.overlapped_hash import OverlappedSha256
 from jupyter_bootstrap.progress import format_bytes
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,7 @@ def download_verified(
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
-    h = hashlib.sha256()
+    h = OverlappedSha256()  # the next read from disk overlaps hashing the last one
     size = 0
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK_SIZE):
@@ -347,7 +347,8 @@ class _Transfer:
         self.progress = progress
         self.timeout = timeout
         self.session = session
-        self.hasher = hashlib.sha256()
+        # Hashes on a thread of its own: receiving and writing go on meanwhile.
+        self.hasher = OverlappedSha256()
         self.offset = 0  # bytes in the .part, all of them already fed to self.hasher
         self.transferred = 0
         self.total: Optional[int] = None
@@ -411,6 +412,7 @@ class _Transfer:
                 except _Retryable as error:
                     failures = self._failed(error, failures, retries, backoff, before)
         finally:
+            self.hasher.close()
             if self.progress is not None and self.progress_started:
                 self.progress.finish()
 
@@ -549,7 +551,8 @@ class _Transfer:
     def _reset(self) -> None:
         self.fh.seek(0)
         self.fh.truncate()
-        self.hasher = hashlib.sha256()
+        self.hasher.close()
+        self.hasher = OverlappedSha256()
         self.offset = 0
         self.total = None
         self.validator = None
