@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
@@ -44,18 +45,24 @@ def prepare(instance: SystemdInstance, wheel: Path, jupyter_env: str) -> None:
 
 
 def run_agent(
-    instance: SystemdInstance, *args: str, input: Optional[str] = None, code: Optional[int] = 0
+    instance: SystemdInstance,
+    *args: str,
+    input: Optional[str] = None,
+    code: Optional[int] = 0,
+    env: Optional[Mapping[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
     """`jupyter-bootstrap ARGS` as ubuntu in a login shell (no terminal, like cloud-init or
-    a pipe). Asserts the exit code unless `code` is None."""
+    a pipe), with `env` exported on top (e.g. a loopback metadata service's URL). Asserts the
+    exit code unless `code` is None."""
     result = instance.run(
         shlex.join(["jupyter-bootstrap", *args]),
         user=USER,
         input=input,
         check=False,
         timeout=300,
-        # Never ask the (absent) EC2 metadata service, inside as in every test.
-        env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off"},
+        # Never the EC2 metadata address, inside as in every test: off, unless `env` points
+        # it at a loopback stand-in.
+        env={"JUPYTER_BOOTSTRAP_METADATA_URL": "off", **(env or {})},
     )
     if code is not None:
         assert result.returncode == code, f"{args}: {result.stdout}\n{result.stderr}"
@@ -68,11 +75,14 @@ def https_session() -> requests.Session:
     return session
 
 
-def login(port: int, password: str, cafile: str) -> tuple[int, requests.Session, str]:
+def login(
+    port: int, password: str, cafile: str, host: str = "localhost"
+) -> tuple[int, requests.Session, str]:
     """The browser's login: GET /login for the _xsrf cookie, POST the form. TLS is verified
-    against the instance's certificate for the name `localhost` (127.0.0.1 here)."""
+    against `cafile` for the name `host` (`localhost`, or an address the certificate lists:
+    all of 127.0.0.0/8 is this machine)."""
     session = https_session()
-    base = f"https://localhost:{port}"
+    base = f"https://{host}:{port}"
     session.get(f"{base}/login", verify=cafile, timeout=30)
     xsrf = session.cookies.get("_xsrf") or ""
     answer = session.post(
