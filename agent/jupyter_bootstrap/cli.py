@@ -547,8 +547,13 @@ def init(**values: Any) -> None:
     "steps[{name, state, summary, action}], warnings, service{name, enabled, active, "
     "main_pid, active_since, uptime_seconds, ...}. Schema: docs/status-json.md.",
 )
+@click.option(
+    "--timings",
+    is_flag=True,
+    help="Say how long each check took, and which was the slowest (the log always has it).",
+)
 @_debug_option
-def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
+def status(user: Optional[str], skip: tuple[str, ...], as_json: bool, timings: bool) -> None:
     """Check everything, change nothing. Exit 0 when all is well, 3 when something drifted.
     Shows whether the service is enabled and running, for how long, and the URL.
 
@@ -557,11 +562,13 @@ def status(user: Optional[str], skip: tuple[str, ...], as_json: bool) -> None:
       jupyter-bootstrap status
       jupyter-bootstrap status || jupyter-bootstrap init
       jupyter-bootstrap status --json | python3 -m json.tool
+      jupyter-bootstrap status --timings   # which check is slow
     """
     from jupyter_bootstrap.commands.status import status as run_status
     from jupyter_bootstrap.engine import Options
 
-    code = run_status(_build_context(user, options=Options(skip=frozenset(skip))), as_json)
+    options = Options(skip=frozenset(skip), timings=timings)
+    code = run_status(_build_context(user, options=options), as_json)
     if code != EXIT_OK:
         sys.exit(code)
 

@@ -10,6 +10,8 @@ so it is decided where the facts are, not guessed later from what was written.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ from typing import (
 from jupyter_bootstrap import kill_points
 from jupyter_bootstrap.errors import BootstrapError, StepFailed, UserError
 from jupyter_bootstrap.settings import Settings, save
+
+log = logging.getLogger("jupyter_bootstrap")
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.account import Account
@@ -100,6 +104,8 @@ class Options:
     # (init and status only insist on one day); `force_renew`: renewed now, whatever is left.
     renew: bool = False
     force_renew: bool = False
+    # `status --timings`: each step's line says how long it took (the log always does).
+    timings: bool = False
 
 
 @dataclass
@@ -234,6 +240,7 @@ class StepOutcome:
     state: str  # ok, changed, drift, skipped, FAILED
     summary: str
     found: Optional[Status[Any]] = None
+    seconds: float = 0.0  # its check, and its apply and re-check when it changed
 
 
 @dataclass
@@ -289,6 +296,7 @@ def converge(
     restarts that earlier plans would ask for, as they will when the plans are applied."""
     report = Report()
     for step in steps:
+        started = time.monotonic()
         if step.name in ctx.options.skip:
             _record(ctx, report, step.name, "skipped", "--skip " + step.name)
             continue
@@ -299,16 +307,17 @@ def converge(
             if step.name in prerequisites:
                 if found.plan is not None:
                     raise not_ready(found, command)
-                report.outcomes.append(StepOutcome(step.name, "ok", found.summary, found))
+                seconds = _timed(step.name, started)
+                report.outcomes.append(StepOutcome(step.name, "ok", found.summary, found, seconds))
                 continue
             if found.plan is None:
-                _record(ctx, report, step.name, "ok", found.summary, found)
+                _record(ctx, report, step.name, "ok", found.summary, found, started)
                 continue
             if not apply:
                 if foresee_restarts and found.plan.restart_reason:
                     ctx.run.request_restart(found.plan.restart_reason)
                 text = f"{found.summary}; would {found.plan.action}"
-                _record(ctx, report, step.name, "drift", text, found)
+                _record(ctx, report, step.name, "drift", text, found, started)
                 continue
             kill_points.reached(f"{step.name}:apply")
             change = step.apply(ctx, found.plan)
@@ -320,11 +329,13 @@ def converge(
                     f"still not right after the change: {after.summary}",
                     hint="run with --debug and read the log; then report it as a bug",
                 )
-            _record(ctx, report, step.name, "changed", change)
+            _record(ctx, report, step.name, "changed", change, started=started)
         except BootstrapError as error:
             if step.name not in prerequisites:
-                _record(ctx, report, step.name, "FAILED", error.message)
+                _record(ctx, report, step.name, "FAILED", error.message, started=started)
             raise StepError(step.name, error) from error
+    if ctx.options.timings:
+        _say_slowest(ctx, report)
     return report
 
 
@@ -378,6 +389,29 @@ def _record(
     state: str,
     summary: str,
     found: Optional[Status[Any]] = None,
+    started: Optional[float] = None,
 ) -> None:
-    report.outcomes.append(StepOutcome(step, state, summary, found))
-    ctx.console.step(step, state, summary)
+    seconds = _timed(step, started) if started is not None else 0.0
+    report.outcomes.append(StepOutcome(step, state, summary, found, seconds))
+    # No space inside the brackets: the console never wraps the figure away from its unit.
+    shown = f"{summary} [{seconds:.3f}s]" if ctx.options.timings else summary
+    ctx.console.step(step, state, shown)
+
+
+def _timed(step: str, started: float) -> float:
+    """Seconds since `started`, also written to the log: the slowest check of a run that
+    felt slow can be found afterwards, without running it again."""
+    seconds = time.monotonic() - started
+    log.info("step %s took %.3f s", step, seconds)
+    return seconds
+
+
+def _say_slowest(ctx: Context, report: Report) -> None:
+    timed = [outcome for outcome in report.outcomes if outcome.seconds > 0]
+    if not timed:
+        return
+    slowest = max(timed, key=lambda outcome: outcome.seconds)
+    total = sum(outcome.seconds for outcome in timed)
+    ctx.console.info(
+        f"The steps took {total:.3f} s; the slowest was {slowest.step} ({slowest.seconds:.3f} s)."
+    )
