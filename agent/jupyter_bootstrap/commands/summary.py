@@ -8,6 +8,7 @@ from jupyter_bootstrap import trust_anchor
 from jupyter_bootstrap.commands.guarded import follow_command
 from jupyter_bootstrap.errors import BootstrapError
 from jupyter_bootstrap.files import read_bytes_or_none
+from jupyter_bootstrap.steps.certificate import DEFAULT_DIRECTORY_URL, acme_directory
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context, Report
@@ -64,30 +65,29 @@ def print_summary(ctx: Context) -> None:
     console.heading("Jupyter is set up.")
     console.field("Open", url(ctx))
     certificate = ctx.facts.certificate
+    issuer = _issuer_from_the_ca(ctx)
     if ctx.settings.own_certificate:
         console.field("Certificate", f"your own, {ctx.settings.certfile}")
-    elif ctx.settings.letsencrypt and certificate is not None and not certificate.self_issued:
+    elif issuer is not None and certificate is not None:
+        trusted = (
+            "trusted by every browser (no warning)"
+            if acme_directory(ctx) == DEFAULT_DIRECTORY_URL
+            else "no warning in a browser that trusts that CA"
+        )
         console.field(
             "Certificate",
-            f"from Let's Encrypt, trusted by every browser (no warning), valid until "
-            f"{certificate.not_after:%Y-%m-%d %H:%M} UTC and renewed automatically",
+            f"from {issuer}, {trusted}, valid until {certificate.not_after:%Y-%m-%d %H:%M} UTC "
+            "and renewed automatically",
         )
     elif certificate is not None:
         fingerprint = certificate.fingerprint_sha256
         # Split in two halves at a colon so each fits a PuTTY line and reads in pairs.
         half = len(fingerprint) // 2 + 1
-        issuer = _issuer_from_the_ca(ctx)
-        if issuer is not None:
-            console.field(
-                "Certificate",
-                f"from {issuer}, trusted by every browser; its SHA-256 fingerprint is:",
-            )
-        else:
-            console.field(
-                "Certificate",
-                "self-signed, so the browser warns until you trust it. Before you accept the "
-                "warning, check that its SHA-256 fingerprint is:",
-            )
+        console.field(
+            "Certificate",
+            "self-signed, so the browser warns until you trust it. Before you accept the "
+            "warning, check that its SHA-256 fingerprint is:",
+        )
         console.field("", fingerprint[:half])
         console.field("", fingerprint[half:])
     port = ctx.settings.port
