@@ -269,12 +269,17 @@ def _settings_options(func: Decorated) -> Decorated:
 
 def _run_options(func: Decorated) -> Decorated:
     """Flags for this run only."""
+    user = click.option(
+        "--user",
+        metavar="NAME",
+        help="When running as root (cloud-init): the user to set Jupyter up for.",
+    )
+    return user(_run_flags(func))
+
+
+def _run_flags(func: Decorated) -> Decorated:
+    """The flags for this run only that `cloud-init` passes on to the first boot's init."""
     options = [
-        click.option(
-            "--user",
-            metavar="NAME",
-            help="When running as root (cloud-init): the user to set Jupyter up for.",
-        ),
         click.option("--force-os", is_flag=True, help="Try on an unsupported OS anyway."),
         click.option(
             "--force",
@@ -771,6 +776,152 @@ def uninstall(user: Optional[str], assume_yes: bool, purge: bool) -> None:
     from jupyter_bootstrap.commands.uninstall import uninstall as run_uninstall
 
     run_uninstall(_build_context(user), assume_yes, purge)
+
+
+def _option_names(*decorators: Callable[[Decorated], Decorated]) -> frozenset[str]:
+    """The names of the options these decorators add (read off a function they decorate)."""
+
+    def probe() -> None:
+        """Only carries the options."""
+
+    for decorate in decorators:
+        probe = decorate(probe)  # type: ignore[arg-type]
+    return frozenset(str(p.name) for p in getattr(probe, "__click_params__", []))
+
+
+# init's flags that `cloud-init` accepts and passes on, as given, to the first boot's init.
+INIT_FLAGS = _option_names(_settings_options, _conda_options, _run_flags)
+# Paths on the instance: a ~ or a relative path would be resolved on this machine, and
+# whether they exist cannot be known here.
+INSTANCE_PATHS = {
+    "prefix": "--prefix",
+    "notebook_dir": "--notebook-dir",
+    "certfile": "--certfile",
+    "keyfile": "--keyfile",
+    "acme_ca_bundle": "--acme-ca-bundle",
+    "env_dirs": "--env-dir",
+}
+
+
+def _given_init_flags(ctx: click.Context, values: dict[str, Any]) -> list[str]:
+    """init's flags as they were given on this command line, as argv for init."""
+    argv: list[str] = []
+    for param in ctx.command.params:
+        name = param.name
+        if not isinstance(param, click.Option) or name not in INIT_FLAGS:
+            continue
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = values[name]
+        flag = max(param.opts, key=len)
+        if param.is_flag and param.secondary_opts:  # --no-service/--service
+            argv.append(flag if value else max(param.secondary_opts, key=len))
+        elif param.is_flag:
+            if value:
+                argv.append(flag)
+        elif param.multiple:
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+@cli.command("cloud-init")
+@click.option(
+    "--user",
+    default="ubuntu",
+    show_default=True,
+    metavar="NAME",
+    help="The instance's login user, whom Jupyter is set up for.",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["cloud-config", "script"]),
+    default="cloud-config",
+    show_default=True,
+    help="A #cloud-config document, or the same as a bash script (EC2 takes either).",
+)
+@click.option(
+    "--password-hash",
+    metavar="HASH",
+    help="The password's argon2 hash (from jupyter_server.auth.passwd()). Without it the "
+    "password is asked here, or read with --password-stdin, and hashed here.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from one line of stdin; only its hash goes into the output.",
+)
+@click.option(
+    "--install-url",
+    metavar="URL",
+    help="Where the instance downloads install.sh (a mirror, a test server).",
+)
+@click.option(
+    "--source",
+    metavar="REQ",
+    help="The agent's pip requirement, for install.sh: a wheel URL, name==version from a "
+    "mirror (default: the release install.sh names).",
+)
+@_settings_options
+@_conda_options
+@_run_flags
+@_debug_option
+def cloud_init(**values: Any) -> None:
+    """Print user data that sets Jupyter up on an instance's first boot, unattended.
+
+    Paste the output into the EC2 launch wizard (Advanced details > User data) or a launch
+    template: at first boot, cloud-init installs jupyter-bootstrap for the login user and
+    runs `jupyter-bootstrap init` for them with the flags given here. The password is
+    hashed here (argon2); only the hash goes into the output. Nothing on this machine
+    changes.
+
+    \b
+    Examples:
+      jupyter-bootstrap cloud-init > user-data.txt
+      jupyter-bootstrap cloud-init --distribution miniforge --port 8888 > user-data.txt
+      echo "$PW" | jupyter-bootstrap cloud-init --password-stdin --format script
+    """
+    from jupyter_bootstrap import user_data
+    from jupyter_bootstrap.commands.cloud_init import Request
+    from jupyter_bootstrap.commands.cloud_init import cloud_init as print_user_data
+    from jupyter_bootstrap.console import Console
+
+    if values["password_stdin"] and values["password_hash"] is not None:
+        raise UserError("--password-stdin and --password-hash exclude each other")
+    user_data.check_user(values["user"])
+    for name, flag in INSTANCE_PATHS.items():
+        given = values.get(name)
+        for path in [given] if isinstance(given, str) else given or ():
+            user_data.check_absolute(flag, path)
+    # init's own checks of the values' form, here rather than at first boot; not of folders
+    # that must exist, which only the instance has.
+    _overrides({**values, "env_dirs": ()})
+    install_url = values["install_url"] or user_data.released_install_url()
+    if install_url is None:
+        raise UserError(
+            "--install-url is needed: this copy of jupyter-bootstrap does not name where "
+            "install.sh is published",
+            hint="pass the address you download install.sh from: --install-url "
+            "https://.../install.sh",
+        )
+    warning = user_data.check_url("--install-url", install_url)
+    if warning:
+        Console().warn(warning)
+    if values["source"] is not None:
+        user_data.check_text("--source", values["source"])
+    request = Request(
+        user=values["user"],
+        form=values["form"],
+        install_url=install_url,
+        source=values["source"] or None,
+        init_args=tuple(_given_init_flags(click.get_current_context(), values)),
+        password_hash=values["password_hash"],
+        password_stdin=values["password_stdin"],
+    )
+    print_user_data(request, _stdin_is_tty)
 
 
 def _report(message: str, hint: Optional[str], details: Optional[str], debug: bool) -> None:

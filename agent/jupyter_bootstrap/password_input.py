@@ -14,7 +14,12 @@ from jupyter_bootstrap.jupyter_hash import refusal
 TRIES = 3
 
 
-def password_reader(from_stdin: bool, stdin_is_tty: Callable[[], bool]) -> Callable[[], str]:
+def password_reader(
+    from_stdin: bool, stdin_is_tty: Callable[[], bool], stdout_is_output: bool = False
+) -> Callable[[], str]:
+    """`stdout_is_output`: stdout carries the command's result (a document the user may
+    redirect to a file), so every word of the prompt goes to stderr."""
+
     def read() -> str:
         if from_stdin:
             return _from_stdin()
@@ -23,7 +28,7 @@ def password_reader(from_stdin: bool, stdin_is_tty: Callable[[], bool]) -> Calla
                 "no terminal to ask for the Jupyter password",
                 hint="pipe it in with --password-stdin, or pass --password-hash HASH",
             )
-        return _prompt()
+        return _prompt(stdout_is_output)
 
     return read
 
@@ -47,8 +52,9 @@ def _from_stdin() -> str:
     return password
 
 
-def _prompt() -> str:
-    click.echo("Choose the password for Jupyter's login page (typing is hidden).")
+def _prompt(intro_to_stderr: bool) -> str:
+    intro = "Choose the password for Jupyter's login page (typing is hidden)."
+    click.echo(intro, err=intro_to_stderr)
     for _ in range(TRIES):
         password = click.prompt("  New Jupyter password", hide_input=True, err=True)
         reason = refusal(password)
