@@ -1,14 +1,21 @@
 """`jupyter-bootstrap init`: every step, after a preflight that asks every question first.
-One run at a time, and a dropped SSH session does not stop it (commands/guarded.py)."""
+One run at a time, and a dropped SSH session does not stop it (commands/guarded.py).
+Each run leaves a record of how it ended (init_record.py), for `status` to tell later."""
 
 from __future__ import annotations
 
-from jupyter_bootstrap import __version__
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from jupyter_bootstrap import __version__, init_record
 from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import converging, follow_command
 from jupyter_bootstrap.commands.summary import print_summary
-from jupyter_bootstrap.engine import Context, converge, preflight
+from jupyter_bootstrap.engine import Context, Step, StepError, converge, preflight
+from jupyter_bootstrap.errors import BootstrapError
 from jupyter_bootstrap.steps import init_steps
+from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 
 
 def init(ctx: Context) -> None:
@@ -22,17 +29,45 @@ def init(ctx: Context) -> None:
         return
     # Locked before the password is asked: a second run is refused before any question.
     with converging(ctx, "init"):
-        preflight(ctx, steps)
-        ctx.save_settings()
-        ctx.console.heading(
-            f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
-        )
-        follow = follow_command(ctx)
-        if follow:
-            ctx.console.info(f"Follow it from another session: {follow}")
+        record = init_record.started(first_boot=os.environ.get(FIRST_BOOT_ENV) == "1")
+        init_record.save(ctx.paths.state_dir, record, ctx.account.owner)
+        try:
+            _set_up(ctx, steps)
+        except BootstrapError as error:
+            cause = error.cause if isinstance(error, StepError) else error
+            step = error.step if isinstance(error, StepError) else None
+            failed = record.failed_at(step, cause.message, cause.hint)
+            init_record.save(ctx.paths.state_dir, failed, ctx.account.owner)
+            raise
+        init_record.save(ctx.paths.state_dir, record.succeeded(), ctx.account.owner)
+
+
+def _set_up(ctx: Context, steps: Sequence[Step[Any]]) -> None:
+    preflight(ctx, steps)
+    ctx.save_settings()
+    ctx.console.heading(
+        f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
+    )
+    follow = follow_command(ctx)
+    if follow:
+        ctx.console.info(f"Follow it from another session: {follow}")
+    try:
         rollback.converge_or_roll_back(ctx, steps)
-        _remember_prefix(ctx)
-        print_summary(ctx)
+    except StepError:
+        _keep_password(ctx)
+        raise
+    _remember_prefix(ctx)
+    print_summary(ctx)
+
+
+def _keep_password(ctx: Context) -> None:
+    """The password this run was given (or asked for) outlives a failure before the
+    password step stored it: the next `init`, after the cause is fixed, asks nothing again.
+    (After a first boot that failed, nobody is there who knows the password to type.)"""
+    answered = ctx.run.typed_password_hash or ctx.options.password_hash
+    if answered is not None and answered != ctx.settings.password_hash:
+        ctx.settings.password_hash = answered
+        ctx.save_settings()
 
 
 def _remember_prefix(ctx: Context) -> None:

@@ -1,20 +1,26 @@
 """`jupyter-bootstrap status`: every check, nothing changed; a footer for people, or one
-JSON document for scripts (schema in docs/status-json.md)."""
+JSON document for scripts (schema in docs/status-json.md). Both say how the last `init`
+ended when that is news: one that runs now, failed, or stopped half-way (often the setup at
+first boot, which nobody watched)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import click
 
-from jupyter_bootstrap import __version__
+from jupyter_bootstrap import __version__, init_record
+from jupyter_bootstrap.commands import run_lock
 from jupyter_bootstrap.commands.summary import print_status_footer, url
 from jupyter_bootstrap.console import Console
 from jupyter_bootstrap.engine import Context, Report, converge
 from jupyter_bootstrap.errors import EXIT_DRIFT, EXIT_OK
+from jupyter_bootstrap.init_record import InitRecord
 from jupyter_bootstrap.service import systemctl, unit
 from jupyter_bootstrap.steps import init_steps
 
@@ -37,8 +43,58 @@ def status(ctx: Context, as_json: bool) -> int:
     if as_json:
         return print_status_json(ctx)
     report = converge(ctx, init_steps(), apply=False)
+    news = last_init_news(
+        init_record.load(ctx.paths.state_dir),
+        run_lock.holder(ctx.paths.state_dir),
+        ctx.paths.log_file,
+    )
+    if news:
+        ctx.console.info()
+        for paragraph in news:
+            ctx.console.info(paragraph)
     print_status_footer(ctx, report)
     return EXIT_DRIFT if report.drifted else EXIT_OK
+
+
+def last_init_news(
+    record: Optional[InitRecord], running: Optional[run_lock.Holder], log: Path
+) -> list[str]:
+    """What the user should know about the last `init`, in paragraphs; nothing when it
+    ended well (or there never was one)."""
+    if running is not None:
+        at_first_boot = (
+            running.command == "init" and record is not None and record.first_boot
+        ) and not record.finished
+        what = (
+            "The setup at first boot (cloud-init)"
+            if at_first_boot
+            else f"`jupyter-bootstrap {running.command}`"
+        )
+        return [
+            f"{what} is running now ({running.describe()}): what drifted above may be what it "
+            "has not done yet. Run `jupyter-bootstrap status` again when it has finished.",
+            f"Follow it: tail -f {log}",
+        ]
+    if record is None or record.ok:
+        return []
+    who = record.who[:1].upper() + record.who[1:]
+    if not record.finished:
+        return [
+            f"{who} started {init_record.when(record.started_at)} and stopped before it "
+            "finished (the machine went down, or it was stopped).",
+            "Run `jupyter-bootstrap init` to finish the setup: it keeps what is done.",
+        ]
+    assert record.finished_at is not None
+    where = f" at the {record.step} step" if record.step else ""
+    news = [
+        f"{who} failed {init_record.when(record.finished_at)}{where}: {record.message}",
+        "Run `jupyter-bootstrap init` to repair it: it keeps what is done, does the rest"
+        + (", and keeps the password given then." if record.first_boot else "."),
+    ]
+    if record.hint:
+        news.append(f"What the error said to check: {record.hint}")
+    news.append(f"The whole story is in the log: {log}")
+    return news
 
 
 # -- status --json ----------------------------------------------------------------------
@@ -108,7 +164,17 @@ def status_document(ctx: Context, report: Report, warnings: Sequence[str]) -> di
         ],
         "warnings": list(warnings),
         "service": service_document(ctx),
+        "last_init": last_init_document(ctx),
     }
+
+
+def last_init_document(ctx: Context) -> Optional[dict[str, Any]]:
+    """The `last_init` object of `status --json`; null before the first init."""
+    record = init_record.load(ctx.paths.state_dir)
+    if record is None:
+        return None
+    running = run_lock.holder(ctx.paths.state_dir)
+    return {**asdict(record), "running": running is not None and running.command == "init"}
 
 
 def print_status_json(ctx: Context) -> int:

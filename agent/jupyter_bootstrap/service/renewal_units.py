@@ -18,7 +18,9 @@ TIMER_TEMPLATE = "certificate-renewal.timer.j2"
 # Our own knobs reach the unit as they were when init ran (a metadata URL of a mirror, the
 # tests' loopback switches); the lock hand-over of a single run never does.
 CARRIED_PREFIX = "JUPYTER_BOOTSTRAP_"
-NOT_CARRIED = ("JUPYTER_BOOTSTRAP_LOCK_HOLDER",)
+# About this run only: the lock's holder, and the first-boot script's mark (user_data.py),
+# which a later run by the user lacks (its units would then differ from these for nothing).
+NOT_CARRIED = ("JUPYTER_BOOTSTRAP_LOCK_HOLDER", "JUPYTER_BOOTSTRAP_FIRST_BOOT")
 
 
 def base_name(service_name: str) -> str:
