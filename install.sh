@@ -3,13 +3,20 @@
 #
 #   curl -fsSL <project url>/install.sh | bash          install or upgrade
 #   curl -fsSL <project url>/install.sh | bash -s -- --uninstall
+#   curl -fsSL <project url>/install.sh | bash -s -- --user ubuntu   as root, for ubuntu
 #
 # The agent gets its own venv (the system Python may refuse pip: PEP 668). The command is
 # linked into /usr/local/bin when `sudo -n` works, because that directory is on the PATH of
 # the shell the user is typing in; ~/.local/bin is only added by ~/.profile at login, and a
 # piped script cannot change its parent shell's PATH.
 #
+# Root (cloud-init's user data, where HOME may be unset and nobody can answer) installs for
+# a login user with `--user NAME`: root installs python3-venv if it is missing, and the rest
+# runs as that user, so the venv and everything else in their home is theirs, exactly as if
+# they had run this installer themselves in PuTTY.
+#
 # Settings, all optional:
+#   JUPYTER_BOOTSTRAP_USER=NAME         as root: install for this login user (as --user)
 #   JUPYTER_BOOTSTRAP_HOME=DIR          where the venv lives (default:
 #                                       ~/.local/share/jupyter-bootstrap)
 #   JUPYTER_BOOTSTRAP_SOURCE=REQ        pip requirement for the agent: a path, a wheel or
@@ -57,12 +64,14 @@ usage() {
     cat <<EOF
 install.sh $JB_VERSION: install the jupyter-bootstrap command for this user.
 
-Usage: bash install.sh [--uninstall]
+Usage: bash install.sh [--uninstall] [--user NAME]
 
   --uninstall   remove the agent's venv, the command link and the bash completion file
                 (not the Jupyter setup: run \`jupyter-bootstrap uninstall\` for that first)
+  --user NAME   as root (cloud-init): install for the login user NAME, in their home
 
 Settings (environment): JUPYTER_BOOTSTRAP_HOME, JUPYTER_BOOTSTRAP_SOURCE,
+JUPYTER_BOOTSTRAP_USER=NAME (as --user),
 JUPYTER_BOOTSTRAP_FORCE_OS=1, JUPYTER_BOOTSTRAP_ALLOW_ROOT=1,
 JUPYTER_BOOTSTRAP_NO_MODIFY_PATH=1 (see the top of this script).
 EOF
@@ -159,11 +168,11 @@ sudo_hint() {
     fi
 }
 
-# pretty PATH: PATH with the home directory shown as ~ (shorter lines in PuTTY).
+# pretty PATH: PATH with the home directory shown as ~ (shorter lines in PuTTY), or as
+# ~NAME when installing for another user (root's log must not read as root's home).
 pretty() {
-    # shellcheck disable=SC2088  # a literal ~ for display only
     case $1 in
-        "$HOME"/*) printf '~/%s' "${1#"$HOME"/}" ;;
+        "$PRETTY_HOME"/*) printf '%s/%s' "$PRETTY_TILDE" "${1#"$PRETTY_HOME"/}" ;;
         *) printf '%s' "$1" ;;
     esac
 }
@@ -173,9 +182,50 @@ link_points_to() {
     [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]
 }
 
+# resolve_target: sets TARGET_USER and TARGET_HOME when root installs for a login user
+# (--user NAME or JUPYTER_BOOTSTRAP_USER), else leaves both empty.
+resolve_target() {
+    local wanted=${TARGET_USER:-${JUPYTER_BOOTSTRAP_USER:-}} entry uid me
+    TARGET_USER="" TARGET_HOME=""
+    [ -n "$wanted" ] || return 0
+    me=$(id -un)
+    if [ "$(id -u)" != 0 ]; then
+        [ "$wanted" = "$me" ] && return 0 # for oneself: a plain install
+        die "--user $wanted needs root (this is $me)" \
+            "Run it as $wanted without --user, or as root (sudo, cloud-init) with --user $wanted."
+    fi
+    entry=$(getent passwd "$wanted") || die "there is no user named $wanted on this machine" \
+        "Name the instance's login user, e.g. --user ubuntu."
+    uid=$(printf '%s\n' "$entry" | cut -d: -f3)
+    if [ "$uid" = 0 ]; then
+        die "--user $wanted is refused: Jupyter must run as a login user, not as root" \
+            "Name the instance's login user, e.g. --user ubuntu."
+    fi
+    TARGET_HOME=$(printf '%s\n' "$entry" | cut -d: -f6)
+    [ -d "$TARGET_HOME" ] || die "the home directory of $wanted ($TARGET_HOME) does not exist" \
+        "Make it (e.g. mkhomedir_helper $wanted), then run this installer again."
+    # In sbin, which a root PATH set by hand may lack.
+    RUNUSER=$(PATH=$PATH:/usr/sbin:/sbin command -v runuser) ||
+        die "runuser (from util-linux) is not installed" \
+            "It runs the install as $wanted. Install util-linux, then run this installer again."
+    TARGET_USER=$wanted
+}
+
+# resolve_paths: where everything goes, in the home of the user installed for (root's own
+# HOME, if it has one, means nothing when installing for another user).
 resolve_paths() {
-    [ -n "${HOME:-}" ] || die "HOME is not set" "Run this as a normal login user."
-    JB_HOME=${JUPYTER_BOOTSTRAP_HOME:-$HOME/.local/share/$JB_NAME}
+    local home=${TARGET_HOME:-${HOME:-}}
+    if [ -z "$home" ]; then
+        # Started by a service (cloud-init's scripts run without HOME): ask the system.
+        home=$(getent passwd "$(id -u)" | cut -d: -f6) || home=""
+        [ -n "$home" ] || die "HOME is not set and $(id -un) has no home directory" \
+            "Set HOME to the home directory of the user to install for, then run this again."
+        export HOME=$home
+    fi
+    PRETTY_HOME=$home
+    # shellcheck disable=SC2088  # a literal ~ for display only
+    PRETTY_TILDE="~${TARGET_USER}"
+    JB_HOME=${JUPYTER_BOOTSTRAP_HOME:-$home/.local/share/$JB_NAME}
     case $JB_HOME in
         /*) ;;
         *) die "JUPYTER_BOOTSTRAP_HOME must be an absolute path (got: $JB_HOME)" ;;
@@ -183,10 +233,10 @@ resolve_paths() {
     VENV=$JB_HOME/venv
     VENV_COMMAND=$VENV/bin/$JB_NAME
     SYSTEM_LINK=/usr/local/bin/$JB_NAME
-    USER_BIN=$HOME/.local/bin
+    USER_BIN=$home/.local/bin
     USER_LINK=$USER_BIN/$JB_NAME
     # The directory bash-completion (2.x) loads user completions from, on first use.
-    local data=$HOME/.local/share
+    local data=$home/.local/share
     case ${XDG_DATA_HOME:-} in /*) data=$XDG_DATA_HOME ;; esac
     COMPLETION_FILE=${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/$JB_NAME
 }
@@ -235,13 +285,15 @@ check_os() {
 }
 
 check_user() {
-    if [ "$(id -u)" != 0 ] || [ "${JUPYTER_BOOTSTRAP_ALLOW_ROOT:-}" = 1 ]; then
+    if [ "$(id -u)" != 0 ] || [ -n "$TARGET_USER" ] ||
+        [ "${JUPYTER_BOOTSTRAP_ALLOW_ROOT:-}" = 1 ]; then
         return 0
     fi
     die "refusing to run as root" \
         "Run it as the login user (e.g. ubuntu), without sudo: the agent lives in that" \
         "user's home and uses sudo itself where needed." \
-        "(From cloud-init or similar, set JUPYTER_BOOTSTRAP_ALLOW_ROOT=1.)"
+        "As root for a login user (cloud-init's user data): bash -s -- --user ubuntu." \
+        "(To install it for root itself, set JUPYTER_BOOTSTRAP_ALLOW_ROOT=1.)"
 }
 
 # find_python: sets PYTHON (absolute path), PYTHON_VERSION (X.Y) and PYTHON_NAME.
@@ -531,11 +583,78 @@ install() {
     check_user
     find_python
     resolve_source
+    if [ -n "$TARGET_USER" ]; then
+        install_for_target
+        return 0
+    fi
+    install_here
+    print_next_steps
+}
+
+install_here() {
     ensure_venv
     install_agent
     ensure_link
     ensure_completion
-    print_next_steps
+}
+
+# install_for_target: root installing for a login user. Root does what needs root (the
+# venv module from apt); the rest runs as the user, so what lands in their home is theirs.
+install_for_target() {
+    ensure_venv_support
+    step "Installing for $TARGET_USER, as $TARGET_USER"
+    # The user's own python3: root's may be one the user cannot run (e.g. under /root).
+    as_target find_python install_here
+    say ""
+    say "Next, as $TARGET_USER (e.g. in a new PuTTY session), run:"
+    say "    ${OUT_BOLD}$JB_NAME init${OUT_RESET}"
+    say "or here, as root:"
+    say "    $(pretty "$VENV_COMMAND") init --user $TARGET_USER"
+}
+
+# as_target FUNCTION...: run FUNCTIONs of this installer as TARGET_USER, with their HOME and
+# a clean environment plus this installer's settings and what reaches the network (proxies,
+# CA bundles, pip's settings). The installer may be a pipe (curl | bash), so it is passed on
+# as the variables and functions bash has read, not as a file.
+as_target() {
+    local name code
+    local -a vars=(HOME="$TARGET_HOME" USER="$TARGET_USER" LOGNAME="$TARGET_USER"
+        SHELL=/bin/bash "PATH=$PATH")
+    for name in $(compgen -e); do
+        case $name in
+            JUPYTER_BOOTSTRAP_USER | JUPYTER_BOOTSTRAP_ALLOW_ROOT) ;;
+            JUPYTER_BOOTSTRAP_* | PIP_* | LANG | LC_* | NO_COLOR | TERM)
+                vars+=("$name=${!name}")
+                ;;
+            http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY)
+                vars+=("$name=${!name}")
+                ;;
+            SSL_CERT_FILE | SSL_CERT_DIR | REQUESTS_CA_BUNDLE | CURL_CA_BUNDLE)
+                vars+=("$name=${!name}")
+                ;;
+        esac
+    done
+    code="set -eu
+$(declare -p JB_VERSION JB_NAME JB_MIN_PYTHON JB_PYTHON_CANDIDATES SOURCE 2>/dev/null || true)
+$(declare -f)
+target_half $*"
+    "$RUNUSER" -u "$TARGET_USER" -- env -i "${vars[@]}" bash -c "$code" install.sh </dev/null
+}
+
+# target_half FUNCTION...: the user's side of as_target.
+target_half() {
+    local call
+    setup_output
+    LOG=$(mktemp "${TMPDIR:-/tmp}/$JB_NAME-install.XXXXXX")
+    COMPLETION_TMP=""
+    trap cleanup EXIT
+    TARGET_USER="" TARGET_HOME=""
+    resolve_paths
+    # shellcheck disable=SC2088  # a literal ~ for display only
+    PRETTY_TILDE="~$USER"
+    for call in "$@"; do
+        "$call"
+    done
 }
 
 # ---------------------------------------------------------------------------- uninstall
@@ -557,8 +676,16 @@ remove_link() {
 }
 
 uninstall() {
-    REMOVED=""
     check_user
+    if [ -n "$TARGET_USER" ]; then
+        as_target uninstall_here
+    else
+        uninstall_here
+    fi
+}
+
+uninstall_here() {
+    REMOVED=""
     # The links first: if one cannot go, stop before the venv it points to is gone.
     remove_link "$SYSTEM_LINK" sudo
     remove_link "$USER_LINK"
@@ -586,10 +713,20 @@ uninstall() {
 
 main() {
     local action=install
+    TARGET_USER=""
     while [ $# -gt 0 ]; do
         case $1 in
             --uninstall) action=uninstall ;;
             -h | --help) action=help ;;
+            --user=*) TARGET_USER=${1#--user=} ;;
+            --user)
+                if [ $# -lt 2 ] || [ -z "$2" ]; then
+                    printf 'error: --user needs the login user, e.g. --user ubuntu\n' >&2
+                    exit 2
+                fi
+                TARGET_USER=$2
+                shift
+                ;;
             *)
                 printf 'error: unknown option: %s (try --help)\n' "$1" >&2
                 exit 2
@@ -605,6 +742,7 @@ main() {
     LOG=$(mktemp "${TMPDIR:-/tmp}/$JB_NAME-install.XXXXXX")
     COMPLETION_TMP=""
     trap cleanup EXIT
+    resolve_target
     resolve_paths
     if [ "$action" = uninstall ]; then
         uninstall

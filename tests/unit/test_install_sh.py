@@ -12,9 +12,13 @@ The full-install tests need pip to reach an index for the agent's dependencies.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -456,3 +460,83 @@ def test_piped_without_source_installs_the_matching_release(sandbox: Sandbox) ->
     assert f"==> Installing jupyter-bootstrap from {wanted} " in result.stdout
     assert result.returncode == 1
     assert f"error: pip could not install {wanted}" in result.stderr
+
+
+# ---------------------------------------------------------------------------- root for a user
+
+
+@pytest.fixture
+def login_user() -> Iterator[tuple[str, Path]]:
+    """A throw-away login user whose home others may traverse (like /home/ubuntu), for
+    root to install for (what cloud-init's user data does)."""
+    if shutil.which("useradd") is None:
+        pytest.skip("useradd is not installed")
+    base = Path(tempfile.mkdtemp(prefix="jb-install-user-"))
+    base.chmod(0o755)
+    name = f"jb{uuid.uuid4().hex[:8]}"
+    home = base / name
+    subprocess.run(
+        ["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash", name],
+        check=True,
+    )
+    try:
+        yield name, home
+    finally:
+        subprocess.run(["userdel", name], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_root_refusal_names_the_way_for_cloud_init(sandbox: Sandbox) -> None:
+    result = sandbox.run()
+    assert "As root for a login user (cloud-init's user data): bash -s -- --user ubuntu." in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "said", "code"),
+    [
+        (("--user", "nosuchuser-jb"), {}, "error: there is no user named nosuchuser-jb", 1),
+        ((), {"USER": "nosuchuser-jb"}, "error: there is no user named nosuchuser-jb", 1),
+        (("--user", "root"), {}, "error: --user root is refused", 1),
+        (("--user",), {}, "error: --user needs the login user, e.g. --user ubuntu", 2),
+    ],
+)
+def test_bad_users_are_refused(
+    sandbox: Sandbox, args: tuple[str, ...], settings: dict[str, str], said: str, code: int
+) -> None:
+    result = sandbox.run(*args, **settings)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith(said), result.stderr
+    assert sandbox.files() == []
+
+
+def test_root_without_home_installs_for_the_login_user(
+    sandbox: Sandbox, login_user: tuple[str, Path]
+) -> None:
+    """As cloud-init runs it: root, no HOME, no terminal, piped; everything the user gets
+    is the user's, and root's own home gets nothing."""
+    name, home = login_user
+    source = fake_agent(home.parent / "fake-agent", "0.1.0")
+    sandbox.extra = {"HOME": None}
+    result = sandbox.pipe(SCRIPT.read_bytes(), USER=name, SOURCE=str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert f"==> Installing for {name}, as {name}\n" in out
+    assert f"Creating a venv for the agent in ~{name}/.local/share/jupyter-bootstrap/venv" in out
+    assert f"Next, as {name} (e.g. in a new PuTTY session), run:" in out
+    made = [home / VENV / "bin" / COMMAND, home / USER_LINK, home / COMPLETION]
+    assert all(path.exists() for path in made)
+    uid = pwd.getpwnam(name).pw_uid
+    assert [str(p) for p in home.rglob("*") if p.lstat().st_uid != uid] == []
+    assert sandbox.files() == []
+    mine = subprocess.run(
+        ["runuser", "-u", name, "--", str(home / USER_LINK), "--version"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "0.1.0" in mine.stdout, mine.stderr
+
+    gone = sandbox.run("--uninstall", "--user", name)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert f"ok  removed ~{name}/.local/share/jupyter-bootstrap/venv" in gone.stdout
+    assert not (home / VENV).exists()
