@@ -13,6 +13,7 @@ import dataclasses
 import os
 import platform
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,9 +250,13 @@ class CondaStep:
         ensure_dir(dest.parent, 0o700, ctx.account.owner)
         ctx.console.info(f"Downloading {installer.url}")
         sink = progress.progress_for(sys.stdout, installer.filename)
-        result = download.download_verified(installer.url, dest, sha256, progress=sink)
-        _hand_over(result.path, ctx.account.owner)
-        return result
+        try:
+            return download.download_verified(installer.url, dest, sha256, progress=sink)
+        finally:
+            # Also after a failure: the part to resume must be the user's too, or their own
+            # `init` after a first boot that failed cannot write it.
+            for path in (dest, dest.with_name(dest.name + ".part")):
+                _hand_over(path, ctx.account.owner)
 
     def _install(
         self, ctx: Context, installer_path: Path, target: CondaInstall, update: bool
@@ -298,6 +303,12 @@ def _check_space(installer: Installer, dest: Path, prefix: Path) -> None:
 
 def _hand_over(path: Path, owner: Owner) -> None:
     # Fetched by root for the login user (cloud-init, --user): the user's cache holds files
-    # the user owns, so a later run as that user can reuse or delete them.
-    if os.geteuid() == 0 and os.stat(path).st_uid != owner.uid:
-        os.chown(path, owner.uid, owner.gid)
+    # the user owns, so a later run as that user can reuse, resume or delete them.
+    if os.geteuid() != 0:
+        return
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(info.st_mode) and info.st_uid != owner.uid:
+        os.chown(path, owner.uid, owner.gid, follow_symlinks=False)
