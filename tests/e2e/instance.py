@@ -307,7 +307,11 @@ class SystemdInstance:
         workdir: Optional[Path] = None,
         hostname: str = HOSTNAME,
         tarball: Optional[Path] = None,
+        before_first_boot: Optional[Callable[[Path], None]] = None,
     ) -> None:
+        """`before_first_boot` is called with the root once it is unpacked and made to look
+        like a cloud instance, before systemd first starts in it: what a cloud puts in place
+        before power-on (e.g. a cloud-init seed)."""
         # The test process's PID in the names lets a later session clean up after one
         # that was killed (see remove_stale_leftovers).
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"jb-e2e-{os.getpid()}-"))
@@ -316,6 +320,7 @@ class SystemdInstance:
         self.hostname = hostname
         self.boots = 0
         self._tarball = tarball
+        self._before_first_boot = before_first_boot
         self._unshare: Optional[subprocess.Popen[bytes]] = None
         self._pid: Optional[int] = None
         self._cgroup: Optional[Path] = None
@@ -357,6 +362,8 @@ class SystemdInstance:
                 ]
             )
             self._prepare_root()
+            if self._before_first_boot is not None:
+                self._before_first_boot(self.root)
             self.boot(timeout)
         except BaseException:
             self.shutdown()
@@ -581,6 +588,10 @@ class SystemdInstance:
         """Install python3-venv with apt inside (as a user would), unless it is there."""
         if self.run(["python3", "-c", "import ensurepip"], check=False).returncode == 0:
             return
+        self.apt_install(["python3-venv"])
+
+    def apt_install(self, packages: Sequence[str], timeout: float = 600.0) -> None:
+        """`apt-get update` and `apt-get install` of `packages` inside, as root."""
         # Cached .deb files make the install cost only the `apt-get update` (a few seconds).
         # The archive directory is a plain directory of the root, so the host copies
         # directly (checked, so that a symlink cannot lead the copy out of the root).
@@ -590,9 +601,10 @@ class SystemdInstance:
         for deb in cached.glob("*.deb"):
             shutil.copy2(deb, archives / deb.name)
         self.run(
-            "apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv",
+            "apt-get update -q && apt-get install -y -q --no-install-recommends "
+            + shlex.join(packages),
             env={"DEBIAN_FRONTEND": "noninteractive"},
-            timeout=600,
+            timeout=timeout,
         )
         for deb in archives.glob("*.deb"):
             if not (cached / deb.name).exists():
