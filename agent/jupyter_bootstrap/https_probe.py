@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
-POLL_INTERVAL = 0.5
+# A probe is one TLS handshake on loopback (milliseconds): asking often costs the server
+# nothing, and the first init waits for a just-started server no longer than it must.
+POLL_INTERVAL = 0.1
 
 # Kinds of failure (ProbeResult.kind), used to name a likely cause.
 REFUSED = "refused"
