@@ -10,6 +10,7 @@ uses at boot.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -116,8 +117,10 @@ def generate(*args: str, input: Optional[str] = None, code: int = 0) -> Result:
     return result
 
 
-def load_cloud_config(text: str) -> Any:
-    """The document as cloud-init reads it at boot."""
+@functools.cache
+def _loaded(text: str) -> str:
+    """One start of cloud-init's Python per distinct document (the same variant is read by
+    several tests): the JSON of what it loads."""
     code = (
         "import json, sys; from cloudinit import util; "
         "print(json.dumps(util.load_yaml(sys.stdin.read())))"
@@ -125,7 +128,12 @@ def load_cloud_config(text: str) -> Any:
     loaded = subprocess.run(
         [SYSTEM_PYTHON, "-c", code], input=text, capture_output=True, text=True, check=True
     )
-    return json.loads(loaded.stdout)
+    return loaded.stdout
+
+
+def load_cloud_config(text: str) -> Any:
+    """The document as cloud-init reads it at boot."""
+    return json.loads(_loaded(text))
 
 
 def script_body(script: str) -> str:
