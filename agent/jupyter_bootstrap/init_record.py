@@ -3,7 +3,9 @@
 `init` often runs with nobody watching (cloud-init at first boot, a PuTTY session that
 dropped), so this record is how `status`, run later by the user, can say what happened:
 that the setup at first boot failed at the conda step and why, that it is still running,
-or that it stopped half-way. Written when a run starts and again when it ends."""
+or that it stopped half-way. Written once a run is past its preflight (from there on it
+changes things) and again when it ends. A refusal in the preflight leaves no record, like
+it leaves no file, except at first boot, where nobody saw it."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from jupyter_bootstrap import init_record
 from jupyter_bootstrap.commands.run_lock import Holder
 from jupyter_bootstrap.commands.status import last_init_news
 from jupyter_bootstrap.init_record import InitRecord
+from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 from tests.support.cli import flat, invoke
 from tests.support.fake_systemd import FakeSystemd
 
@@ -90,3 +91,20 @@ def test_a_failed_run_keeps_its_password_and_status_says_what_failed(
     repaired = init_record.load(state)
     assert repaired is not None and repaired.ok
     assert "init` failed" not in flat(invoke("status").output)
+
+
+def test_a_refusal_is_recorded_only_at_first_boot(
+    home: Path, jupyter_prefix: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("hello\n")
+    state = home / ".local" / "state" / "jupyter-bootstrap"
+    args = ("init", "--prefix", str(jupyter_prefix), "--no-service", "--password-stdin")
+    bad = ("--certfile", str(junk), "--keyfile", str(junk))
+    assert invoke(*args, *bad, input="correct horse battery\n").exit_code == 2
+    assert init_record.load(state) is None  # by hand: the user saw it, nothing is written
+    monkeypatch.setenv(FIRST_BOOT_ENV, "1")
+    assert invoke(*args, *bad, input="correct horse battery\n").exit_code == 2
+    record = init_record.load(state)
+    assert record is not None and record.failed and record.first_boot
+    assert record.message is not None and "not a PEM certificate" in record.message

@@ -30,20 +30,32 @@ def init(ctx: Context) -> None:
     # Locked before the password is asked: a second run is refused before any question.
     with converging(ctx, "init"):
         record = init_record.started(first_boot=os.environ.get(FIRST_BOOT_ENV) == "1")
+        try:
+            preflight(ctx, steps)
+        except BootstrapError as error:
+            # A refusal changes nothing, not even the record; but at first boot nobody saw
+            # it, and the record is how `status` can tell the user later.
+            if record.first_boot:
+                _record_failure(ctx, record, error)
+            raise
         init_record.save(ctx.paths.state_dir, record, ctx.account.owner)
         try:
             _set_up(ctx, steps)
         except BootstrapError as error:
-            cause = error.cause if isinstance(error, StepError) else error
-            step = error.step if isinstance(error, StepError) else None
-            failed = record.failed_at(step, cause.message, cause.hint)
-            init_record.save(ctx.paths.state_dir, failed, ctx.account.owner)
+            _record_failure(ctx, record, error)
             raise
         init_record.save(ctx.paths.state_dir, record.succeeded(), ctx.account.owner)
 
 
+def _record_failure(ctx: Context, record: init_record.InitRecord, error: BootstrapError) -> None:
+    cause = error.cause if isinstance(error, StepError) else error
+    step = error.step if isinstance(error, StepError) else None
+    failed = record.failed_at(step, cause.message, cause.hint)
+    init_record.save(ctx.paths.state_dir, failed, ctx.account.owner)
+
+
 def _set_up(ctx: Context, steps: Sequence[Step[Any]]) -> None:
-    preflight(ctx, steps)
+    """After the preflight: from here on the run changes things."""
     ctx.save_settings()
     ctx.console.heading(
         f"jupyter-bootstrap {__version__}: setting up Jupyter for {ctx.account.name}"
