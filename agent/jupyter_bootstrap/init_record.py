@@ -4,8 +4,9 @@
 dropped), so this record is how `status`, run later by the user, can say what happened:
 that the setup at first boot failed at the conda step and why, that it is still running,
 or that it stopped half-way. Written once a run is past its preflight (from there on it
-changes things) and again when it ends. A refusal in the preflight leaves no record, like
-it leaves no file, except at first boot, where nobody saw it."""
+changes things), and when it fails; removed when it ends well (that is no news, and a
+re-run with nothing to change must leave every file as it was). A refusal in the preflight
+leaves no record, like it leaves no file, except at first boot, where nobody saw it."""
 
 from __future__ import annotations
 
@@ -45,9 +46,6 @@ class InitRecord:
         if self.first_boot:
             return "the setup at first boot (cloud-init)"
         return "the last `jupyter-bootstrap init`"
-
-    def succeeded(self) -> InitRecord:
-        return replace(self, finished_at=now_text(), ok=True)
 
     def failed_at(self, step: Optional[str], message: str, hint: Optional[str]) -> InitRecord:
         return replace(
@@ -93,6 +91,10 @@ def load(state_dir: Path) -> Optional[InitRecord]:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def forget(state_dir: Path) -> None:
+    _path(state_dir).unlink(missing_ok=True)
 
 
 def save(state_dir: Path, record: InitRecord, owner: Optional[Owner] = None) -> None:

@@ -44,7 +44,9 @@ def init(ctx: Context) -> None:
         except BootstrapError as error:
             _record_failure(ctx, record, error)
             raise
-        init_record.save(ctx.paths.state_dir, record.succeeded(), ctx.account.owner)
+        # A run that ended well is no news: and a re-run that changes nothing leaves no
+        # file changed, this one included.
+        init_record.forget(ctx.paths.state_dir)
 
 
 def _record_failure(ctx: Context, record: init_record.InitRecord, error: BootstrapError) -> None:
