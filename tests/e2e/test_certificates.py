@@ -290,7 +290,7 @@ def test_lets_encrypt_as_the_login_user_through_the_capability(
         "changed", "changed", "ok",
     ), result.stdout  # fmt: skip
     flat = " ".join(result.stdout.split())
-    assert "trusted by every browser" in flat and "the browser warns" not in flat, flat
+    assert "from Pebble" in flat and "the browser warns" not in flat, flat
     leaf = served(box.port, cafile=pebble_root)  # verified against Pebble's root alone
     assert leaf.issuer != leaf.subject and "Pebble" in leaf.issuer.rfc4514_string()
     assert ip_addresses(leaf) == {FIRST_IP}

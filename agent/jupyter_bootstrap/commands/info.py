@@ -25,7 +25,7 @@ from jupyter_bootstrap import (
 )
 from jupyter_bootstrap.access_guide import Reach
 from jupyter_bootstrap.commands.cert import ServedCertificate, require_setup, served_certificate
-from jupyter_bootstrap.commands.summary import urls
+from jupyter_bootstrap.commands.summary import ca_trust, urls
 from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.engine import Context
 from jupyter_bootstrap.errors import EXIT_OK, BootstrapError
@@ -323,7 +323,7 @@ def _print_certificate(ctx: Context, certificate: CertificateView) -> None:
     assert certificate.fingerprint_sha256 is not None and certificate.not_after is not None
     made = {
         "self-signed": "self-signed by jupyter-bootstrap",
-        "letsencrypt": f"from {certificate.issuer}, trusted by every browser",
+        "letsencrypt": f"from {certificate.issuer}, {ca_trust(ctx)}",
         "own": f"yours, issued by {certificate.issuer}",
     }[certificate.kind]
     if certificate.fallback:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from jupyter_bootstrap import trust_anchor
+from jupyter_bootstrap.acme_order import DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.commands.guarded import follow_command
 from jupyter_bootstrap.errors import BootstrapError
 from jupyter_bootstrap.files import read_bytes_or_none
-from jupyter_bootstrap.steps.certificate import DEFAULT_DIRECTORY_URL, acme_directory
+from jupyter_bootstrap.steps.certificate import acme_directory
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context, Report
@@ -58,6 +59,13 @@ def _issuer_from_the_ca(ctx: Context) -> Optional[str]:
     return trust_anchor.describe(leaf).issuer
 
 
+def ca_trust(ctx: Context) -> str:
+    """Who trusts a certificate from the CA: everyone, for Let's Encrypt's."""
+    if acme_directory(ctx) == DEFAULT_DIRECTORY_URL:
+        return "trusted by every browser (no warning)"
+    return "no warning in a browser that trusts that CA"
+
+
 def print_summary(ctx: Context) -> None:
     """The short form of `info`: where to go, what to compare, and where the rest is."""
     console = ctx.console
@@ -69,15 +77,10 @@ def print_summary(ctx: Context) -> None:
     if ctx.settings.own_certificate:
         console.field("Certificate", f"your own, {ctx.settings.certfile}")
     elif issuer is not None and certificate is not None:
-        trusted = (
-            "trusted by every browser (no warning)"
-            if acme_directory(ctx) == DEFAULT_DIRECTORY_URL
-            else "no warning in a browser that trusts that CA"
-        )
         console.field(
             "Certificate",
-            f"from {issuer}, {trusted}, valid until {certificate.not_after:%Y-%m-%d %H:%M} UTC "
-            "and renewed automatically",
+            f"from {issuer}, {ca_trust(ctx)}, valid until "
+            f"{certificate.not_after:%Y-%m-%d %H:%M} UTC and renewed automatically",
         )
     elif certificate is not None:
         fingerprint = certificate.fingerprint_sha256
