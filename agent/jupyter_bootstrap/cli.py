@@ -181,6 +181,7 @@ def cli() -> None:
       jupyter-bootstrap status            what is set up and what drifted (exit 3 on drift)
       jupyter-bootstrap info              how to reach it from your computer, trust the cert
       jupyter-bootstrap password          change the Jupyter password
+      jupyter-bootstrap kernels sync      a kernel for every conda environment, now
       jupyter-bootstrap logs -f           follow the Jupyter service's log
       jupyter-bootstrap restart           restart Jupyter (running kernels stop)
       jupyter-bootstrap uninstall         remove the service and settings, keep notebooks
@@ -260,6 +261,21 @@ def _settings_options(func: Decorated) -> Decorated:
             "no_service",
             default=None,
             help="Only write files; never touch systemd (containers, WSL).",
+        ),
+        click.option(
+            "--env-kernels/--no-env-kernels",
+            "env_kernels",
+            default=None,
+            help="A kernel for every conda environment with ipykernel (default on); new "
+            "environments get theirs by themselves.",
+        ),
+        click.option(
+            "--env-dir",
+            "env_dirs",
+            multiple=True,
+            metavar="DIR",
+            help="Also make kernels for the environments in DIR (a folder of environments, or "
+            "one environment); repeatable, replaces the saved list.",
         ),
     ]
     for option in reversed(options):
@@ -451,6 +467,26 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
             hint="use letters, digits, '-', '_' or '.', e.g. jupyter",
         )
     overrides.update(_conda_overrides(values))
+    overrides.update(_day_two_overrides(values))
+    return overrides
+
+
+def _day_two_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Kernels for environments: validated here, so a folder that is not one is refused
+    before anything changes."""
+    from pathlib import Path
+
+    overrides: dict[str, Any] = {"env_kernels": values.get("env_kernels")}
+    if values.get("env_dirs"):
+        folders = [_absolute(raw, "--env-dir") for raw in values["env_dirs"]]
+        for folder in folders:
+            if folder is not None and not Path(folder).is_dir():
+                raise UserError(
+                    f"--env-dir {folder} is not a folder",
+                    hint="name a folder of environments (like ~/miniforge3/envs), or one "
+                    "environment",
+                )
+        overrides["env_dirs"] = list(dict.fromkeys(folders))
     return overrides
 
 
@@ -499,8 +535,8 @@ def init(**values: Any) -> None:
     """Set everything up, or repair what drifted. Safe to run again at any time.
 
     Converges every step: host, conda, shell, jupyter, password, certificate, config,
-    service, health. Every question (the password, Anaconda's terms) is asked before
-    anything is changed.
+    service, kernels, renewal, health. Every question (the password, Anaconda's terms) is
+    asked before anything is changed.
 
     \b
     Examples:
@@ -749,6 +785,40 @@ def logs(user: Optional[str], follow: bool, lines: int) -> None:
     from jupyter_bootstrap.commands.logs import logs as show_logs
 
     show_logs(_build_context(user), lines, follow)
+
+
+@cli.group()
+@_debug_option
+def kernels() -> None:
+    """The kernels of your environments: each conda environment (or venv) with ipykernel
+    is a kernel in Jupyter, "Python (NAME)".
+
+    \b
+    Examples:
+      jupyter-bootstrap kernels sync
+    """
+
+
+@kernels.command("sync")
+@click.option("--user", metavar="NAME", help="When running as root: whose kernels.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Also wait (up to 15 minutes) for environments still being made to get ipykernel; "
+    "the watcher of new environments runs it so.",
+)
+@_debug_option
+def kernels_sync(user: Optional[str], wait: bool) -> None:
+    """Make a kernel for every environment with ipykernel, remove ours whose environment is
+    gone, and say how to add ipykernel where it is missing. Kernelspecs you made yourself
+    are never touched, and Jupyter is not restarted: it lists the new kernels at once.
+
+    init installs a watcher that runs this by itself whenever an environment is made or
+    removed; run it by hand after adding ipykernel to an existing environment.
+    """
+    from jupyter_bootstrap.commands.kernels import sync
+
+    sync(_build_context(user), wait)
 
 
 @cli.command()

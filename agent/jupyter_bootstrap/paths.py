@@ -69,6 +69,12 @@ class Paths:
         return self.jupyter_dir / "jupyter_notebook_config.json"
 
     @property
+    def kernels_dir(self) -> Path:
+        """Where Jupyter looks for the user's own kernelspecs (the service has no
+        JUPYTER_DATA_DIR or XDG_DATA_HOME: this is what it reads, whoever runs the agent)."""
+        return self.home / ".local" / "share" / "jupyter" / "kernels"
+
+    @property
     def certs_dir(self) -> Path:
         return self.home / "certs"
 

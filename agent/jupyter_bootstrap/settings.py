@@ -53,6 +53,10 @@ class Settings:
     # other values only make sense behind a port forward, or for tests.
     acme_tls_alpn_port: int = 443
     acme_http_port: int = 80
+    # A kernel for every environment with ipykernel under the prefix's envs/ and these
+    # folders (each a folder of environments, or an environment itself).
+    env_kernels: bool = True
+    env_dirs: list[str] = field(default_factory=list)
 
     @property
     def bind_ip(self) -> str:
@@ -117,9 +121,9 @@ def _validate_types(settings: Settings) -> None:
     for item in dataclasses.fields(settings):
         value = getattr(settings, item.name)
         default = item.default if item.default is not dataclasses.MISSING else None
-        if item.name == "hostnames":
+        if item.name in ("hostnames", "env_dirs"):
             if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
-                raise ValueError("hostnames must be a list of strings")
+                raise ValueError(f"{item.name} must be a list of strings")
         elif value is not None and default is not None and type(value) is not type(default):
             raise ValueError(f"{item.name} must be a {type(default).__name__}")
     for name, allowed in (
@@ -150,6 +154,8 @@ def _validate_values(settings: Settings) -> None:
             parse_hostname(name)
         except UserError as error:
             raise ValueError(f"hostname {name!r}: {error.message}") from None
+    if any(not Path(folder).is_absolute() for folder in settings.env_dirs):
+        raise ValueError("env_dirs must be absolute paths")
 
 
 def save(path: Path, settings: Settings, owner: Optional[Owner] = None) -> bool:

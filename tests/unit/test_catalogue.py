@@ -461,6 +461,10 @@ INIT: dict[str, Case] = {
     "flag-unknown": Case(
         files_only("--pasword-stdin"), 2, "No such option '--pasword-stdin'. (Did you mean"
     ),
+    # kernels for environments
+    "env-dir-missing": Case(
+        files_only("--env-dir", "{tmp}/no-such-envs"), 2, "/no-such-envs is not a folder"
+    ),
 }
 
 OTHERS: dict[str, Case] = {

@@ -7,15 +7,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import pytest
 
-from jupyter_bootstrap import managed_block
+from jupyter_bootstrap import kernelspecs, managed_block
 from jupyter_bootstrap.certs import CertificateInfo
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
 from jupyter_bootstrap.errors import UserError
+from jupyter_bootstrap.service import extra_units
 from jupyter_bootstrap.service.process import Process
 from jupyter_bootstrap.service.systemctl import UnitState
 from jupyter_bootstrap.steps import certificate, conda, config, password, service
@@ -590,3 +591,150 @@ def test_a_unit_edited_by_hand_while_running_is_rewritten_and_restarted() -> Non
     assert plan is not None
     assert (plan.write_unit, plan.reload, plan.start) == (True, True, "restart")
     assert plan.reasons == (service.UNIT_EDITED,)
+
+
+# -- kernels for environments -------------------------------------------------------------------
+
+ENVS = Path("/home/ubuntu/anaconda3/envs")
+
+
+def env(name: str, ipykernel: bool = True, python: bool = True, changed_at: float = 0.0) -> Any:
+    path = ENVS / name
+    return kernelspecs.Environment(
+        path, path / "bin" / "python" if python else None, ipykernel and python, True, changed_at
+    )
+
+
+def ours(name: str, environment: str, text: Optional[str] = None) -> kernelspecs.FoundSpec:
+    path = ENVS / environment
+    return kernelspecs.FoundSpec(
+        name, Path("/k") / name, text or kernelspecs.kernel_json(env(environment)), path,
+        str(path / "bin" / "python"),
+    )  # fmt: skip
+
+
+def yours(name: str, python: str) -> kernelspecs.FoundSpec:
+    return kernelspecs.FoundSpec(name, Path("/k") / name, "{}", None, python)
+
+
+# (environments, kernelspecs found) -> (written, removed, environments with yours)
+KERNELS_TABLE = [
+    pytest.param([], [], ([], [], []), id="nothing at all: nothing"),
+    pytest.param([env("proj")], [], (["env-proj"], [], []), id="a new environment: its kernel"),
+    pytest.param([env("proj")], [ours("env-proj", "proj")], ([], [], []), id="converged"),
+    pytest.param(
+        [env("proj")],
+        [ours("env-proj", "proj", text="{}")],
+        (["env-proj"], [], []),
+        id="ours edited: written again",
+    ),
+    pytest.param([], [ours("env-proj", "proj")], ([], ["env-proj"], []), id="environment gone"),
+    pytest.param(
+        [env("proj", ipykernel=False)],
+        [ours("env-proj", "proj")],
+        ([], ["env-proj"], []),
+        id="ipykernel gone: ours goes",
+    ),
+    pytest.param(
+        [env("proj")],
+        [yours("mine", "/opt/x/bin/python")],
+        (["env-proj"], [], []),
+        id="yours elsewhere: untouched, ours made",
+    ),
+    pytest.param(
+        [env("proj")],
+        [yours("p", f"{ENVS}/proj/bin/python"), ours("env-proj", "proj")],
+        ([], ["env-proj"], ["p"]),
+        id="yours runs it: none of ours",
+    ),
+    pytest.param(
+        [env("proj")],
+        [yours("env-proj", "/opt/x/bin/python")],
+        (["env-proj-2"], [], []),
+        id="name taken by yours: another",
+    ),
+    pytest.param(
+        [env("Data Sci!")],
+        [],
+        (["env-data-sci"], [], []),
+        id="a name Jupyter can take",
+    ),
+    pytest.param(
+        [env("proj")],
+        [ours("env-proj-old", "proj")],
+        ([], [], []),
+        id="an earlier name of ours is kept",
+    ),
+    pytest.param(
+        [env("proj")],
+        [ours("env-proj", "proj"), ours("env-proj-2", "proj")],
+        ([], ["env-proj-2"], []),
+        id="two of ours for one environment: one goes",
+    ),
+    pytest.param([env("r", python=False)], [], ([], [], []), id="no Python: no kernel"),
+]
+
+
+@pytest.mark.parametrize(("environments", "found", "expected"), KERNELS_TABLE)
+def test_kernels_decision(
+    environments: list[kernelspecs.Environment],
+    found: list[kernelspecs.FoundSpec],
+    expected: tuple[list[str], list[str], list[str]],
+) -> None:
+    plan = kernelspecs.decide(environments, found)
+    written = [w.name for w in plan.write]
+    removed = [s.name for s in plan.remove]
+    assert (written, removed, [name for _, name in plan.yours]) == expected
+    # Only ever ours: a kernelspec without our mark is never written over or removed.
+    theirs = {s.name for s in found if not s.ours}
+    assert not theirs & {*written, *removed}
+
+
+def test_kernels_off_removes_every_one_of_ours_and_no_other() -> None:
+    found = [ours("env-proj", "proj"), yours("mine", "/opt/x/bin/python")]
+    plan = kernelspecs.decide([env("proj")], found, enabled=False)
+    assert ([s.name for s in plan.remove], plan.write) == (["env-proj"], ())
+
+
+def test_an_environment_still_being_made_is_waited_for() -> None:
+    assert env("proj", ipykernel=False, changed_at=1000.0).settling(1000.0 + 30)
+    assert not env("proj", ipykernel=False, changed_at=1000.0).settling(1000.0 + 600)
+    assert not env("proj", changed_at=1000.0).settling(1000.0 + 30)
+
+
+# -- units beside Jupyter's (the watcher of environments, the stop-when-idle timer) --------------
+
+SERVICE_FILE = extra_units.UnitFile("x.service", Path("/u/x.service"), "# service\n")
+TRIGGER_FILE = extra_units.UnitFile("x.timer", Path("/u/x.timer"), "# timer\n")
+BOTH = {"x.service": "# service\n", "x.timer": "# timer\n"}
+
+# (files on disk, the trigger's state, wanted) -> (files written or removed, remove, restart)
+UNITS_TABLE = [
+    pytest.param(BOTH, unit_state(), True, None, id="converged: nothing"),
+    pytest.param({}, unit_state("inactive", "dead", False), True,
+                 (["x.service", "x.timer"], False, False), id="fresh: write both, start"),
+    pytest.param(BOTH, unit_state("inactive", "dead"), True, ([], False, False),
+                 id="stopped by hand: start again"),
+    pytest.param({**BOTH, "x.timer": "# old\n"}, unit_state(), True, (["x.timer"], False, True),
+                 id="trigger changed while running: restart it"),
+    pytest.param({**BOTH, "x.service": "# old\n"}, unit_state(), True,
+                 (["x.service"], False, False), id="service changed: the next run reads it"),
+    pytest.param(BOTH, unit_state(), False, (["x.service", "x.timer"], True, False),
+                 id="turned off: both go"),
+    pytest.param({}, unit_state("inactive", "dead", False), False, None, id="off and gone"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("on_disk", "state", "keep", "expected"), UNITS_TABLE)
+def test_units_decision(
+    on_disk: dict[str, str],
+    state: UnitState,
+    keep: bool,
+    expected: Optional[tuple[list[str], bool, bool]],
+) -> None:
+    _, plan = extra_units.decide([SERVICE_FILE, TRIGGER_FILE], on_disk, state, keep)
+    if expected is None:
+        assert plan is None
+        return
+    assert plan is not None
+    assert ([f.name for f in plan.files], plan.remove, plan.restart_trigger) == expected

@@ -40,7 +40,8 @@ def test_status_json_describes_the_running_service(
     assert document["schema_version"] == 1
     assert (document["ok"], document["exit_code"], document["drift"]) == (True, 0, [])
     assert document["url"].endswith(f":{port}/")
-    assert [s["name"] for s in document["steps"]][-3:] == ["service", "renewal", "health"]
+    names = [s["name"] for s in document["steps"]]
+    assert names[-4:] == ["service", "kernels", "renewal", "health"]
     assert all(s["state"] == "ok" for s in document["steps"])
     service = document["service"]
     assert service["name"] == UNIT

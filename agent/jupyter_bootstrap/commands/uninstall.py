@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from jupyter_bootstrap import conda, installed, managed_block, paths, sudo
+from jupyter_bootstrap import conda, installed, kernelspecs, managed_block, paths, sudo
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
-from jupyter_bootstrap.service import known_good, renewal_units, systemctl, unit
+from jupyter_bootstrap.service import kernel_units, known_good, renewal_units, systemctl, unit
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -43,7 +43,7 @@ class UninstallPlan:
 
 def make_plan(ctx: Context, purge: bool) -> UninstallPlan:
     plan = UninstallPlan([], [f"your notebooks in {ctx.notebook_dir}"])
-    for add in (_service, _renewal, _config_blocks, _settings):
+    for add in (_service, _renewal, _extra_units, _kernelspecs, _config_blocks, _settings):
         add(ctx, plan)
     if purge:
         for add in (_certificates, _conda, _agent_files):
@@ -121,6 +121,67 @@ def _renewal(ctx: Context, plan: UninstallPlan) -> None:
 
     names = " and ".join(unit_file for unit_file, _ in ours)
     plan.removals.append(Removal("renewal", f"the certificate renewal units {names}", remove))
+
+
+def _extra_units(ctx: Context, plan: UninstallPlan) -> None:
+    """The watcher of new environments, with its service, when they are ours."""
+    if not systemctl.is_booted():
+        return
+    name = ctx.settings.service_name
+    for label, what, service, trigger in (
+        (
+            "kernels",
+            "the watcher of new environments",
+            kernel_units.service_name_for(name),
+            kernel_units.path_name_for(name),
+        ),
+    ):
+        ours = []
+        for unit_file in (trigger, service):
+            path = paths.SYSTEMD_UNIT_DIR / unit_file
+            text = unit.read(path)
+            if text is not None and unit.is_ours(text):
+                ours.append(path)
+            elif text is not None:
+                plan.kept.append(f"{path}: not written by jupyter-bootstrap, so not ours to remove")
+        if ours:
+            plan.removals.append(
+                Removal(
+                    label,
+                    f"{what} ({', '.join(p.name for p in ours)})",
+                    _units_remover(what, trigger, ours),
+                )
+            )
+
+
+def _units_remover(what: str, trigger: str, ours: list[Path]) -> Callable[[], str]:
+    def remove() -> str:
+        sudo.ensure(f"remove {what}")
+        systemctl.stop(trigger)
+        systemctl.disable(trigger)
+        for path in ours:
+            unit.remove(path)
+        systemctl.daemon_reload()
+        return "removed " + ", ".join(str(path) for path in ours)
+
+    return remove
+
+
+def _kernelspecs(ctx: Context, plan: UninstallPlan) -> None:
+    """Our kernelspecs; the user's own and the environments themselves stay."""
+    # As if there were no environments at all: every kernelspec of ours goes, no other.
+    gone = kernelspecs.decide([], kernelspecs.read_specs(ctx.paths.kernels_dir))
+    ours = gone.remove
+    if not ours:
+        return
+
+    def remove() -> str:
+        kernelspecs.carry_out(gone, ctx.paths.kernels_dir, ctx.account.owner)
+        return f"removed {len(ours)} kernel(s) of ours; the environments stay"
+
+    what = f"the kernels made for your environments ({', '.join(s.name for s in ours)})"
+    plan.removals.append(Removal("kernels", what, remove))
+    plan.kept.append("your environments, and kernelspecs you made yourself")
 
 
 # -- files in the user's home -------------------------------------------------------------

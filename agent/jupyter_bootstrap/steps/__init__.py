@@ -17,6 +17,7 @@ STEP_NAMES = (
     "certificate",
     "config",
     "service",
+    "kernels",
     "renewal",
     "health",
 )
@@ -29,6 +30,7 @@ def init_steps() -> list[Step[Any]]:
     from jupyter_bootstrap.steps.health import HealthStep
     from jupyter_bootstrap.steps.host import HostStep
     from jupyter_bootstrap.steps.jupyter import JupyterStep
+    from jupyter_bootstrap.steps.kernels import KernelsStep
     from jupyter_bootstrap.steps.password import PasswordStep
     from jupyter_bootstrap.steps.renewal import RenewalStep
     from jupyter_bootstrap.steps.service import ServiceStep
@@ -43,6 +45,7 @@ def init_steps() -> list[Step[Any]]:
         CertificateStep(),
         ConfigStep(),
         ServiceStep(),
+        KernelsStep(),
         RenewalStep(),
         HealthStep(),
     ]

@@ -1,0 +1,68 @@
+"""The units that keep the kernelspecs in step with the user's environments: a path unit
+watching the folders of environments, and the oneshot it starts, which runs
+`jupyter-bootstrap kernels sync --wait` as the login user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_bootstrap import paths
+from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap.service.renewal_units import base_name
+from jupyter_bootstrap.service.unit import MARKER, unit_name
+
+PATH_TEMPLATE = "kernels-sync.path.j2"
+SERVICE_TEMPLATE = "kernels-sync.service.j2"
+
+
+def service_name_for(service_name: str) -> str:
+    """jupyter -> jupyter-kernels.service"""
+    return f"{base_name(service_name)}-kernels.service"
+
+
+def path_name_for(service_name: str) -> str:
+    return f"{base_name(service_name)}-kernels.path"
+
+
+@dataclass(frozen=True)
+class KernelUnitValues:
+    """Everything the two units depend on; equal values render byte-identical units."""
+
+    service_name: str  # the Jupyter service's
+    user: str
+    group: str
+    home: Path
+    program: str  # the agent's Python
+    environment: tuple[str, ...]
+    watched: tuple[Path, ...]  # the folders of environments
+
+    @property
+    def arguments(self) -> list[str]:
+        return ["-m", "jupyter_bootstrap", "kernels", "sync", "--wait"]
+
+
+def render_service(values: KernelUnitValues) -> str:
+    template = template_environment(paths.template_dir()).get_template(SERVICE_TEMPLATE)
+    return template.render(
+        marker=MARKER,
+        description="Kernels for new or removed environments of "
+        f"{unit_name(values.service_name)} (jupyter-bootstrap)",
+        user=values.user,
+        group=values.group,
+        home=values.home,
+        environment=values.environment,
+        program=values.program,
+        arguments=values.arguments,
+    )
+
+
+def render_path(values: KernelUnitValues) -> str:
+    template = template_environment(paths.template_dir()).get_template(PATH_TEMPLATE)
+    return template.render(
+        marker=MARKER,
+        description="Watch the environments of "
+        f"{unit_name(values.service_name)} for new kernels (jupyter-bootstrap)",
+        watched=values.watched,
+        sync_unit=service_name_for(values.service_name),
+    )
