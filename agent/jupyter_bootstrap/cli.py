@@ -277,6 +277,12 @@ def _settings_options(func: Decorated) -> Decorated:
             help="Also make kernels for the environments in DIR (a folder of environments, or "
             "one environment); repeatable, replaces the saved list.",
         ),
+        click.option(
+            "--idle-kernel-timeout",
+            metavar="DURATION",
+            help="Shut down kernels and terminals idle this long, e.g. 2h (the default) or "
+            "90m; busy kernels never; `off` to keep them.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -472,9 +478,11 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _day_two_overrides(values: dict[str, Any]) -> dict[str, Any]:
-    """Kernels for environments: validated here, so a folder that is not one is refused
-    before anything changes."""
+    """Kernels for environments and idle kernels culled: validated here, so a bad folder or
+    duration is refused before anything changes."""
     from pathlib import Path
+
+    from jupyter_bootstrap import durations
 
     overrides: dict[str, Any] = {"env_kernels": values.get("env_kernels")}
     if values.get("env_dirs"):
@@ -487,6 +495,18 @@ def _day_two_overrides(values: dict[str, Any]) -> dict[str, Any]:
                     "environment",
                 )
         overrides["env_dirs"] = list(dict.fromkeys(folders))
+    timeout = values.get("idle_kernel_timeout")
+    if timeout is not None:
+        if durations.is_off(timeout) or timeout.strip() == "0":
+            overrides["idle_kernel_timeout"] = 0
+        else:
+            try:
+                overrides["idle_kernel_timeout"] = durations.parse(timeout)
+            except durations.NotADuration as error:
+                raise UserError(
+                    f"--idle-kernel-timeout {timeout}: {error}",
+                    hint="e.g. --idle-kernel-timeout 2h, or `off` to keep idle kernels",
+                ) from None
     return overrides
 
 

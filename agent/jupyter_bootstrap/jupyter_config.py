@@ -54,6 +54,11 @@ HASH_TARGETS = (
 )
 
 
+# Jupyter looks for idle kernels this often at most; more often for short timeouts, so a
+# kernel is shut down within a quarter of its timeout after it is due.
+LONGEST_CULL_INTERVAL = 300
+
+
 # What our Jupyter Server config sets, as a hand-made classic Notebook config spelled it
 # (`c.NotebookApp.<key>` in jupyter_notebook_config.py). Notebook 7 still reads that file
 # and hands these to the server, logging "'ip' has moved from NotebookApp to ServerApp" for
@@ -88,6 +93,17 @@ class ConfigValues:
     certfile: str
     keyfile: str
     password_hash: str
+    # Seconds before an idle kernel or terminal is shut down; 0: never.
+    idle_timeout: int = 0
+
+    @property
+    def cull_interval(self) -> int:
+        return cull_interval(self.idle_timeout)
+
+
+def cull_interval(idle_timeout: int) -> int:
+    """How often Jupyter looks for kernels idle for `idle_timeout` seconds."""
+    return max(1, min(LONGEST_CULL_INTERVAL, idle_timeout // 4))
 
 
 def render_block(kind: str, values: ConfigValues) -> str:
@@ -99,6 +115,8 @@ def render_block(kind: str, values: ConfigValues) -> str:
         certfile=values.certfile,
         keyfile=values.keyfile,
         password_hash=values.password_hash,
+        idle_timeout=values.idle_timeout,
+        cull_interval=values.cull_interval,
     )
 
 

@@ -57,6 +57,8 @@ class Settings:
     # folders (each a folder of environments, or an environment itself).
     env_kernels: bool = True
     env_dirs: list[str] = field(default_factory=list)
+    # Seconds a kernel or terminal may sit idle before Jupyter shuts it down; 0: never.
+    idle_kernel_timeout: int = 2 * 3600
 
     @property
     def bind_ip(self) -> str:
@@ -154,6 +156,8 @@ def _validate_values(settings: Settings) -> None:
             parse_hostname(name)
         except UserError as error:
             raise ValueError(f"hostname {name!r}: {error.message}") from None
+    if settings.idle_kernel_timeout < 0:
+        raise ValueError("idle_kernel_timeout must be 0 (never) or a number of seconds")
     if any(not Path(folder).is_absolute() for folder in settings.env_dirs):
         raise ValueError("env_dirs must be absolute paths")
 

@@ -461,7 +461,10 @@ INIT: dict[str, Case] = {
     "flag-unknown": Case(
         files_only("--pasword-stdin"), 2, "No such option '--pasword-stdin'. (Did you mean"
     ),
-    # kernels for environments
+    # kernels and idle times
+    "idle-kernel-timeout-word": Case(
+        files_only("--idle-kernel-timeout", "soon"), 2, "'soon' is not a duration"
+    ),
     "env-dir-missing": Case(
         files_only("--env-dir", "{tmp}/no-such-envs"), 2, "/no-such-envs is not a folder"
     ),

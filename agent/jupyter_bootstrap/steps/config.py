@@ -203,6 +203,7 @@ class ConfigStep:
             # Empty when the key is in certfile (ours): one file to read, one to replace.
             keyfile="" if ctx.facts.keyfile == ctx.facts.certfile else str(ctx.facts.keyfile),
             password_hash=ctx.settings.password_hash,
+            idle_timeout=ctx.settings.idle_kernel_timeout,
         )
 
     def check(self, ctx: Context) -> Status[ConfigPlan]:
