@@ -283,6 +283,13 @@ def _settings_options(func: Decorated) -> Decorated:
             help="Shut down kernels and terminals idle this long, e.g. 2h (the default) or "
             "90m; busy kernels never; `off` to keep them.",
         ),
+        click.option(
+            "--stop-when-idle",
+            metavar="DURATION",
+            help="Power the machine off after this long (e.g. 3h, at least 10m) with no "
+            "Jupyter activity and nobody logged in; on EC2 that stops the instance. `off` "
+            "(the default) turns it off.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -478,11 +485,11 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _day_two_overrides(values: dict[str, Any]) -> dict[str, Any]:
-    """Kernels for environments and idle kernels culled: validated here, so a bad folder or
-    duration is refused before anything changes."""
+    """Kernels for environments, idle kernels culled, stopping when idle: validated here,
+    so a bad duration is refused before anything changes."""
     from pathlib import Path
 
-    from jupyter_bootstrap import durations
+    from jupyter_bootstrap import durations, stop_when_idle
 
     overrides: dict[str, Any] = {"env_kernels": values.get("env_kernels")}
     if values.get("env_dirs"):
@@ -507,6 +514,9 @@ def _day_two_overrides(values: dict[str, Any]) -> dict[str, Any]:
                     f"--idle-kernel-timeout {timeout}: {error}",
                     hint="e.g. --idle-kernel-timeout 2h, or `off` to keep idle kernels",
                 ) from None
+    after = values.get("stop_when_idle")
+    if after is not None:
+        overrides["stop_when_idle"] = stop_when_idle.parse_flag(after)
     return overrides
 
 
@@ -514,7 +524,10 @@ def _build_context(
     user: Optional[str],
     overrides: Optional[dict[str, Any]] = None,
     options: Optional[Options] = None,
+    log: bool = True,
 ) -> Context:
+    """The context of a command; `log` False for one a timer runs every few minutes, which
+    would fill the log with the same lines (its output goes to the journal)."""
     from jupyter_bootstrap import account, settings
     from jupyter_bootstrap.console import Console
     from jupyter_bootstrap.engine import Context, Options
@@ -527,7 +540,8 @@ def _build_context(
     options.interactive = _stdin_is_tty()
     who = account.resolve(user)
     paths = Paths(who.home)
-    setup_log(paths.log_file, who.owner)
+    if log:
+        setup_log(paths.log_file, who.owner)
     saved = settings.load(paths.settings_file)
     return Context(
         account=who,
@@ -555,8 +569,8 @@ def init(**values: Any) -> None:
     """Set everything up, or repair what drifted. Safe to run again at any time.
 
     Converges every step: host, conda, shell, jupyter, password, certificate, config,
-    service, kernels, renewal, health. Every question (the password, Anaconda's terms) is
-    asked before anything is changed.
+    service, kernels, autostop, renewal, health. Every question (the password, Anaconda's
+    terms) is asked before anything is changed.
 
     \b
     Examples:
@@ -564,6 +578,7 @@ def init(**values: Any) -> None:
       jupyter-bootstrap init --hostname ec2-3-8-1-2.eu-west-2.compute.amazonaws.com
       jupyter-bootstrap init --access tunnel       # only through an SSH tunnel
       echo "$PW" | jupyter-bootstrap init --password-stdin
+      jupyter-bootstrap init --stop-when-idle 3h   # power off after 3 idle hours
       jupyter-bootstrap init --dry-run             # what would change
     """
     from jupyter_bootstrap import jupyter_hash
@@ -839,6 +854,17 @@ def kernels_sync(user: Optional[str], wait: bool) -> None:
     from jupyter_bootstrap.commands.kernels import sync
 
     sync(_build_context(user), wait)
+
+
+@cli.command("idle-check", hidden=True)
+@click.option("--user", metavar="NAME", help="When running as root: whose setup.")
+@_debug_option
+def idle_check(user: Optional[str]) -> None:
+    """For the stop-when-idle timer: exit 0 when the machine has been idle long enough to
+    power off, 1 when not (and says why). It never powers off itself."""
+    from jupyter_bootstrap.commands.idle import idle_check as check
+
+    sys.exit(check(_build_context(user, log=False)))
 
 
 @cli.command()

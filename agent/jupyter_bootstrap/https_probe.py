@@ -97,7 +97,7 @@ def _certificate_names(certfile: Path) -> tuple[set[str], bool]:
     return names, certificate.issuer == certificate.subject
 
 
-def _session(hostname: str) -> requests.Session:
+def session_for(hostname: str) -> requests.Session:
     import requests
     from requests.adapters import HTTPAdapter
 
@@ -123,7 +123,7 @@ def probe(target: ProbeTarget) -> ProbeResult:
 
     base = f"https://127.0.0.1:{target.port}"
     timeout = (CONNECT_TIMEOUT, READ_TIMEOUT)
-    with _session(target.hostname) as session:
+    with session_for(target.hostname) as session:
         try:
             api = session.get(f"{base}/api", verify=target.verify, timeout=timeout)
             contents = session.get(f"{base}/api/contents", verify=target.verify, timeout=timeout)

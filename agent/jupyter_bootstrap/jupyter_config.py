@@ -54,6 +54,8 @@ HASH_TARGETS = (
 )
 
 
+# Where the API token of the stop-when-idle check is set (Jupyter Server 2, classic Notebook).
+TOKEN_TARGETS = (("IdentityProvider", "token"), ("NotebookApp", "token"))
 # Jupyter looks for idle kernels this often at most; more often for short timeouts, so a
 # kernel is shut down within a quarter of its timeout after it is due.
 LONGEST_CULL_INTERVAL = 300
@@ -95,6 +97,8 @@ class ConfigValues:
     password_hash: str
     # Seconds before an idle kernel or terminal is shut down; 0: never.
     idle_timeout: int = 0
+    # A token for the stop-when-idle check to read Jupyter's activity with; "": none.
+    api_token: str = ""
 
     @property
     def cull_interval(self) -> int:
@@ -117,6 +121,7 @@ def render_block(kind: str, values: ConfigValues) -> str:
         password_hash=values.password_hash,
         idle_timeout=values.idle_timeout,
         cull_interval=values.cull_interval,
+        api_token=values.api_token,
     )
 
 
@@ -124,16 +129,17 @@ def render_file(existing: str, kind: str, values: ConfigValues) -> str:
     return managed_block.render(existing, render_block(kind, values))
 
 
-def assigned_hashes(python_source: str) -> list[str]:
-    """Literal password hashes assigned in a config file, last assignment first (the one
-    that wins). Parsed, never executed: the file is the user's and may be anything."""
+def assigned_strings(python_source: str, targets: tuple[tuple[str, str], ...]) -> list[str]:
+    """Literal strings assigned to `targets` (`c.<section>.<key>`) in a config file, last
+    assignment first (the one that wins). Parsed, never executed: the file is the user's
+    and may be anything."""
     try:
         tree = ast.parse(python_source)
     except SyntaxError:
         return []
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and config_target(node) in HASH_TARGETS:
+        if isinstance(node, ast.Assign) and config_target(node) in targets:
             try:
                 value = ast.literal_eval(node.value)
             except ValueError:
@@ -141,6 +147,18 @@ def assigned_hashes(python_source: str) -> list[str]:
             if isinstance(value, str) and value:
                 found.append((node.lineno, value))
     return [value for _, value in sorted(found, reverse=True)]
+
+
+def assigned_hashes(python_source: str) -> list[str]:
+    """The password hashes a config file sets, the winning one first."""
+    return assigned_strings(python_source, HASH_TARGETS)
+
+
+def block_token(text: str) -> str:
+    """The API token our managed block sets in a config file's text; "" when none."""
+    block = managed_block.split(text).block
+    found = assigned_strings(block, TOKEN_TARGETS) if block else []
+    return found[0] if found else ""
 
 
 def json_hashes(data: dict[str, Any]) -> list[str]:

@@ -59,6 +59,9 @@ class Settings:
     env_dirs: list[str] = field(default_factory=list)
     # Seconds a kernel or terminal may sit idle before Jupyter shuts it down; 0: never.
     idle_kernel_timeout: int = 2 * 3600
+    # Seconds with no Jupyter activity and nobody logged in before the machine powers
+    # itself off; 0: never (the default: it is opt-in).
+    stop_when_idle: int = 0
 
     @property
     def bind_ip(self) -> str:
@@ -143,6 +146,7 @@ def _validate_types(settings: Settings) -> None:
 def _validate_values(settings: Settings) -> None:
     """Ranges and forms, as the flags that set them check them: a hand-edited file must not
     get past what `init --port 0` or `--service-name a/b` is refused for."""
+    from jupyter_bootstrap import stop_when_idle
     from jupyter_bootstrap.hostnames import parse_hostname
 
     for key in ("port", "acme_tls_alpn_port", "acme_http_port"):
@@ -158,6 +162,9 @@ def _validate_values(settings: Settings) -> None:
             raise ValueError(f"hostname {name!r}: {error.message}") from None
     if settings.idle_kernel_timeout < 0:
         raise ValueError("idle_kernel_timeout must be 0 (never) or a number of seconds")
+    problem = stop_when_idle.problem_with(settings.stop_when_idle)
+    if problem is not None:
+        raise ValueError(f"stop_when_idle {settings.stop_when_idle}: {problem}")
     if any(not Path(folder).is_absolute() for folder in settings.env_dirs):
         raise ValueError("env_dirs must be absolute paths")
 

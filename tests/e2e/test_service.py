@@ -54,7 +54,7 @@ UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 SETTINGS = f"{HOME}/.config/jupyter-bootstrap/settings.json"
 DEFAULT_PORT = 8888
 STEPS = ["host", "conda", "shell", "jupyter", "password", "certificate", "config", "service"]
-STEPS += ["kernels", "renewal", "health"]
+STEPS += ["kernels", "autostop", "renewal", "health"]
 
 
 # -- getting the agent and Jupyter into the instance ------------------------------------------

@@ -461,7 +461,25 @@ INIT: dict[str, Case] = {
     "flag-unknown": Case(
         files_only("--pasword-stdin"), 2, "No such option '--pasword-stdin'. (Did you mean"
     ),
-    # kernels and idle times
+    # idle times
+    "stop-when-idle-zero": Case(
+        files_only("--stop-when-idle", "0"), 2, "would power the machine off the moment it is idle"
+    ),
+    "stop-when-idle-negative": Case(
+        files_only("--stop-when-idle=-5m"), 2, "'-5m' is not a duration: write e.g. 3h, 90m"
+    ),
+    "stop-when-idle-word": Case(
+        files_only("--stop-when-idle", "abc"), 2, "'abc' is not a duration"
+    ),
+    "stop-when-idle-too-short": Case(
+        files_only("--stop-when-idle", "5m"), 2, "is shorter than the minimum of 10m"
+    ),
+    "stop-when-idle-no-unit": Case(
+        files_only("--stop-when-idle", "3"), 2, "'3' has no unit: write e.g. 3m or 3h"
+    ),
+    "stop-when-idle-without-the-service": Case(
+        files_only("--stop-when-idle", "3h"), 2, "--stop-when-idle needs the systemd service"
+    ),
     "idle-kernel-timeout-word": Case(
         files_only("--idle-kernel-timeout", "soon"), 2, "'soon' is not a duration"
     ),

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, Optional
 
 import pytest
 
-from jupyter_bootstrap import kernelspecs, managed_block
+from jupyter_bootstrap import kernelspecs, managed_block, stop_when_idle
 from jupyter_bootstrap.certs import CertificateInfo
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
@@ -738,3 +738,73 @@ def test_units_decision(
         return
     assert plan is not None
     assert ([f.name for f in plan.files], plan.remove, plan.restart_trigger) == expected
+
+
+# -- stopping when idle ---------------------------------------------------------------------------
+
+NOW = datetime.datetime(2026, 12, 2, 15, 0, tzinfo=datetime.timezone.utc)
+AFTER = 3 * 3600
+
+
+def hours_ago(hours: float) -> datetime.datetime:
+    return NOW - datetime.timedelta(hours=hours)
+
+
+def seen(
+    running: bool = True,
+    last_activity: float = 4.0,
+    busy: int = 0,
+    connections: int = 0,
+    sessions: tuple[str, ...] = (),
+    last_in_use: Optional[float] = None,
+    readable: bool = True,
+) -> stop_when_idle.Observation:
+    activity = stop_when_idle.Activity(
+        started=hours_ago(10), last_activity=hours_ago(last_activity), kernels=busy + 1,
+        busy_kernels=busy, connections=connections,
+    )  # fmt: skip
+    return stop_when_idle.Observation(
+        unit="jupyter.service",
+        running=running,
+        unit_state="active (running)" if running else "inactive (dead)",
+        activity=activity if running and readable else None,
+        activity_problem=None if readable else "no answer on port 8888: connection refused",
+        sessions=sessions,
+        last_in_use=hours_ago(last_in_use) if last_in_use is not None else None,
+    )
+
+
+# observation -> (state, power off, a phrase of the reason)
+IDLE_TABLE = [
+    pytest.param(seen(), ("idle", True, "idle for 4h 00m"), id="idle 4h of 3h: power off"),
+    pytest.param(seen(last_activity=1), ("idle", False, "powers off at 17:00 UTC (in 2h 00m)"),
+                 id="idle 1h: not yet, and when"),
+    pytest.param(seen(running=False), ("stopped", False, "stopped by hand or one that crashed"),
+                 id="stopped or crashed: never"),
+    pytest.param(seen(readable=False), ("unknown", False, "cannot be read (no answer"),
+                 id="no answer: never"),
+    pytest.param(seen(busy=1), ("in-use", False, "1 kernel busy"), id="a busy kernel"),
+    pytest.param(seen(connections=2), ("in-use", False, "2 browser connections open"),
+                 id="a browser tab"),
+    pytest.param(seen(sessions=("ubuntu on pts/0 (from 203.0.113.7)",), last_in_use=0),
+                 ("in-use", False, "logged in: ubuntu on pts/0 (from 203.0.113.7) (Jupyter "
+                  "itself idle for 4h 00m); it powers off once nothing is, after 3h idle"),
+                 id="an SSH login"),
+    pytest.param(seen(last_in_use=0.5), ("idle", False, "idle for 30m 00s (since 14:30 UTC)"),
+                 id="logged out half an hour ago: counted from then"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("observation", "expected"), IDLE_TABLE)
+def test_stop_when_idle_decision(
+    observation: stop_when_idle.Observation, expected: tuple[str, bool, str]
+) -> None:
+    verdict = stop_when_idle.decide(NOW, AFTER, observation)
+    state, power_off, phrase = expected
+    assert (verdict.state, verdict.power_off) == (state, power_off)
+    assert phrase in verdict.reason
+
+
+def test_a_clock_gone_back_does_not_postpone_for_ever() -> None:
+    verdict = stop_when_idle.decide(NOW, AFTER, seen(last_activity=-5))
+    assert verdict.idle_since == NOW and verdict.due_at == NOW + datetime.timedelta(hours=3)

@@ -41,7 +41,7 @@ def test_status_json_describes_the_running_service(
     assert (document["ok"], document["exit_code"], document["drift"]) == (True, 0, [])
     assert document["url"].endswith(f":{port}/")
     names = [s["name"] for s in document["steps"]]
-    assert names[-4:] == ["service", "kernels", "renewal", "health"]
+    assert names[-5:] == ["service", "kernels", "autostop", "renewal", "health"]
     assert all(s["state"] == "ok" for s in document["steps"])
     service = document["service"]
     assert service["name"] == UNIT

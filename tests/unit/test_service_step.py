@@ -294,7 +294,7 @@ def test_no_service_never_calls_systemctl(
 def test_skip_leaves_the_systemd_steps_out(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
-    skipped = ("service", "kernels", "renewal", "health")
+    skipped = ("service", "kernels", "autostop", "renewal", "health")
     flags = [flag for step in skipped for flag in ("--skip", step)]
     output = init_on_port(jupyter_prefix, port, *flags)
     for step in skipped:

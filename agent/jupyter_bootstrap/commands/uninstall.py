@@ -19,10 +19,18 @@ from typing import TYPE_CHECKING, Callable, Optional
 import click
 
 from jupyter_bootstrap import conda, installed, kernelspecs, managed_block, paths, sudo
+from jupyter_bootstrap import stop_when_idle as idle
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
-from jupyter_bootstrap.service import kernel_units, known_good, renewal_units, systemctl, unit
+from jupyter_bootstrap.service import (
+    idle_units,
+    kernel_units,
+    known_good,
+    renewal_units,
+    systemctl,
+    unit,
+)
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -124,7 +132,8 @@ def _renewal(ctx: Context, plan: UninstallPlan) -> None:
 
 
 def _extra_units(ctx: Context, plan: UninstallPlan) -> None:
-    """The watcher of new environments, with its service, when they are ours."""
+    """The watcher of new environments and the stop-when-idle timer, with their services,
+    when they are ours."""
     if not systemctl.is_booted():
         return
     name = ctx.settings.service_name
@@ -134,6 +143,12 @@ def _extra_units(ctx: Context, plan: UninstallPlan) -> None:
             "the watcher of new environments",
             kernel_units.service_name_for(name),
             kernel_units.path_name_for(name),
+        ),
+        (
+            "autostop",
+            "the stop-when-idle timer",
+            idle_units.service_name_for(name),
+            idle_units.timer_name_for(name),
         ),
     ):
         ours = []
@@ -213,6 +228,7 @@ def _settings(ctx: Context, plan: UninstallPlan) -> None:
         ctx.paths.settings_file,
         ctx.paths.state_file,
         known_good.path_in(ctx.paths.state_dir),
+        idle.state_path(ctx.paths.state_dir),
     )
     files = [p for p in candidates if p.exists()]
     if not files:

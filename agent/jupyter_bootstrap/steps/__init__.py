@@ -18,12 +18,14 @@ STEP_NAMES = (
     "config",
     "service",
     "kernels",
+    "autostop",
     "renewal",
     "health",
 )
 
 
 def init_steps() -> list[Step[Any]]:
+    from jupyter_bootstrap.steps.autostop import AutostopStep
     from jupyter_bootstrap.steps.certificate import CertificateStep
     from jupyter_bootstrap.steps.conda import CondaStep
     from jupyter_bootstrap.steps.config import ConfigStep
@@ -46,6 +48,7 @@ def init_steps() -> list[Step[Any]]:
         ConfigStep(),
         ServiceStep(),
         KernelsStep(),
+        AutostopStep(),
         RenewalStep(),
         HealthStep(),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -146,6 +147,16 @@ def _read_legacy(path: Path) -> Optional[bytes]:
         return None
 
 
+def _api_token(ctx: Context, existing: str) -> str:
+    """The token stop-when-idle's check reads Jupyter's activity with (/api/status needs a
+    login, and only the password's hash is kept): the one already in our block, else a new
+    random one, which apply then writes. None at all while stopping when idle is off, so
+    there is no second way in that nobody uses."""
+    if not ctx.settings.stop_when_idle or ctx.settings.no_service:
+        return ""
+    return jupyter_config.block_token(existing) or secrets.token_urlsafe(32)
+
+
 def decide_legacy(kind: str, path: Path, original: Optional[bytes]) -> Optional[LegacyRewrite]:
     """With a Jupyter Server config (kind "server"), the lines of the classic Notebook config
     at `path` (as `original` holds it) that Notebook 7 would move over ours, and the file
@@ -192,7 +203,7 @@ class ConfigStep:
             return kind, ctx.paths.notebook_config, ctx.paths.notebook_config_json
         return kind, ctx.paths.server_config, ctx.paths.server_config_json
 
-    def _values(self, ctx: Context) -> Optional[jupyter_config.ConfigValues]:
+    def _values(self, ctx: Context, existing: str) -> Optional[jupyter_config.ConfigValues]:
         if not (ctx.settings.password_hash and ctx.facts.certfile and ctx.facts.keyfile):
             return None
         return jupyter_config.ConfigValues(
@@ -204,6 +215,7 @@ class ConfigStep:
             keyfile="" if ctx.facts.keyfile == ctx.facts.certfile else str(ctx.facts.keyfile),
             password_hash=ctx.settings.password_hash,
             idle_timeout=ctx.settings.idle_kernel_timeout,
+            api_token=_api_token(ctx, existing),
         )
 
     def check(self, ctx: Context) -> Status[ConfigPlan]:
@@ -230,7 +242,7 @@ class ConfigStep:
                 f"{legacy_path} sets NotebookApp {', '.join(legacy.moved)}: those lines move "
                 "into a backup, your other lines stay"
             )
-        values = self._values(ctx)
+        values = self._values(ctx, existing)
         if values is None:
             waiting = ConfigPlan(config_path, None, None, False, None, None, waiting=True)
             return drift("waiting for the password and certificate", waiting)

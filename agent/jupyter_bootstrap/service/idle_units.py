@@ -1,0 +1,70 @@
+"""The units that stop the machine when it has been idle long enough: a timer, and the
+oneshot it starts, whose condition (`jupyter-bootstrap idle-check`, as the login user)
+decides and whose one root command powers off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_bootstrap import durations, paths
+from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap.service.renewal_units import base_name
+from jupyter_bootstrap.service.unit import MARKER, unit_name
+
+SERVICE_TEMPLATE = "stop-when-idle.service.j2"
+TIMER_TEMPLATE = "stop-when-idle.timer.j2"
+
+
+def service_name_for(service_name: str) -> str:
+    """jupyter -> jupyter-stop-when-idle.service"""
+    return f"{base_name(service_name)}-stop-when-idle.service"
+
+
+def timer_name_for(service_name: str) -> str:
+    return f"{base_name(service_name)}-stop-when-idle.timer"
+
+
+@dataclass(frozen=True)
+class IdleUnitValues:
+    """Everything the two units depend on; equal values render byte-identical units."""
+
+    service_name: str  # the Jupyter service's
+    user: str
+    group: str
+    home: Path
+    program: str  # the agent's Python
+    environment: tuple[str, ...]
+    after: int  # seconds idle before the power-off
+    interval: int  # seconds between two looks
+
+    @property
+    def arguments(self) -> list[str]:
+        return ["-m", "jupyter_bootstrap", "idle-check"]
+
+
+def render_service(values: IdleUnitValues) -> str:
+    template = template_environment(paths.template_dir()).get_template(SERVICE_TEMPLATE)
+    jupyter = unit_name(values.service_name)
+    return template.render(
+        marker=MARKER,
+        description=f"Power off after {durations.describe(values.after)} with {jupyter} "
+        "idle and nobody logged in (jupyter-bootstrap)",
+        jupyter_unit=jupyter,
+        user=values.user,
+        group=values.group,
+        home=values.home,
+        environment=values.environment,
+        program=values.program,
+        arguments=values.arguments,
+    )
+
+
+def render_timer(values: IdleUnitValues) -> str:
+    template = template_environment(paths.template_dir()).get_template(TIMER_TEMPLATE)
+    return template.render(
+        marker=MARKER,
+        description=f"Look every {durations.describe(values.interval)} whether the machine "
+        "has been idle long enough to power off (jupyter-bootstrap)",
+        interval=f"{values.interval}s",
+    )
