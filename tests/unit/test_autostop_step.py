@@ -64,6 +64,10 @@ def test_it_installs_a_timer_whose_unit_decides_as_the_user_and_powers_off_as_ro
     status = flat(invoke("status").output)
     assert "warning: autostop: On EC2 a power-off stops the instance when it is" in status
     assert "Terminate is deleted" in status and "--stop-when-idle off" in status
+    # And at the end of init.
+    text = flat(stopping)
+    assert "Idle stop: after 3h with no Jupyter activity" in text
+    assert "On EC2 a power-off stops the instance when it is EBS-backed" in text
     # The idle time counts from this run, not from whenever Jupyter was last used.
     record = json.loads((home / ".local/state/jupyter-bootstrap/stop-when-idle.json").read_text())
     assert set(record) == {"last_in_use"}
@@ -179,3 +183,23 @@ def test_systemd_analyze_verify_accepts_both_units(tmp_path: Path) -> None:
         result = systemd_analyze_verify(folder / name)
         complaints = [line for line in result.stderr.splitlines() if "stop-when-idle" in line]
         assert result.returncode == 0 and not complaints, result.stderr
+
+
+def test_status_and_info_say_it_as_data(stopping: str, fake: FakeSystemd) -> None:
+    status = json.loads(invoke("status", "--json").output)
+    document = status["stop_when_idle"]
+    assert (document["enabled"], document["after_seconds"], document["after"]) == (
+        True, 3 * 3600, "3h")  # fmt: skip
+    assert document["timer"] == TIMER and "Terminate is deleted" in document["warning"]
+    # No server really runs here: unknown, so it would stay on, and says why.
+    assert document["state"] == "unknown" and "stays on" in document["reason"]
+    assert (document["idle_seconds"], document["fires_at"]) == (None, None)
+    assert status["culling"]["idle_timeout_seconds"] == 7200
+    assert status["culling"]["busy_kernels"] is False
+    assert status["kernels"]["watcher"] == "jupyter-kernels.path"
+    schema = (Path(__file__).parents[2] / "docs" / "status-json.md").read_text()
+    keys = {key for name in ("kernels", "culling", "stop_when_idle") for key in status[name]}
+    assert sorted(key for key in keys if f"`{key}`" not in schema) == []
+    info = json.loads(invoke("info", "--json").output)["stop_when_idle"]
+    assert info == {key: document[key] for key in info}  # the setting, not the moment
+    assert "state" not in info

@@ -25,6 +25,12 @@ from jupyter_bootstrap import (
 )
 from jupyter_bootstrap.access_guide import Reach
 from jupyter_bootstrap.commands.cert import ServedCertificate, require_setup, served_certificate
+from jupyter_bootstrap.commands.housekeeping import (
+    culling_document,
+    kernels_document,
+    print_fields,
+    stop_when_idle_document,
+)
 from jupyter_bootstrap.commands.summary import ca_trust, urls
 from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.engine import Context
@@ -147,6 +153,10 @@ class Info:
     renewal: RenewalView
     service: ServiceView
     challenge_ports: Optional[tuple[int, int]]  # (tls-alpn-01, http-01) for a CA's checks
+    # Kernels for environments, idle culling, stopping when idle: the settings, as documents.
+    kernels: dict[str, Any]
+    culling: dict[str, Any]
+    stop_when_idle: dict[str, Any]
 
 
 def gather(ctx: Context) -> Info:
@@ -175,6 +185,9 @@ def gather(ctx: Context) -> Info:
         challenge_ports=(settings.acme_tls_alpn_port, settings.acme_http_port)
         if settings.letsencrypt
         else None,
+        kernels=kernels_document(ctx),
+        culling=culling_document(ctx),
+        stop_when_idle=stop_when_idle_document(ctx),
     )
 
 
@@ -207,6 +220,9 @@ def document(info: Info) -> dict[str, Any]:
         "service": asdict(info.service),
         "certificate": asdict(info.certificate),
         "renewal": asdict(info.renewal),
+        "kernels": info.kernels,
+        "culling": info.culling,
+        "stop_when_idle": info.stop_when_idle,
         "security_group": {
             "inbound_rules": [asdict(rule) for rule in _rules(info)],
         },
@@ -277,6 +293,8 @@ def _print(ctx: Context, info: Info) -> None:
     console.info()
     _print_certificate(ctx, info.certificate)
     _print_renewal(ctx, info.renewal)
+    console.info()
+    print_fields(ctx)
     console.info()
     if info.access == "tunnel":
         _print_tunnel(ctx, info)

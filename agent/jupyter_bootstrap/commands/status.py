@@ -16,6 +16,12 @@ import click
 
 from jupyter_bootstrap import __version__, init_record
 from jupyter_bootstrap.commands import run_lock
+from jupyter_bootstrap.commands.housekeeping import (
+    culling_document,
+    kernels_document,
+    print_idle_now,
+    stop_when_idle_document,
+)
 from jupyter_bootstrap.commands.summary import print_status_footer, url
 from jupyter_bootstrap.console import Console
 from jupyter_bootstrap.engine import Context, Report, converge
@@ -53,6 +59,7 @@ def status(ctx: Context, as_json: bool) -> int:
         for paragraph in news:
             ctx.console.info(paragraph)
     print_status_footer(ctx, report)
+    print_idle_now(ctx)
     return EXIT_DRIFT if report.drifted else EXIT_OK
 
 
@@ -164,6 +171,9 @@ def status_document(ctx: Context, report: Report, warnings: Sequence[str]) -> di
         ],
         "warnings": list(warnings),
         "service": service_document(ctx),
+        "kernels": kernels_document(ctx),
+        "culling": culling_document(ctx),
+        "stop_when_idle": stop_when_idle_document(ctx, datetime.now(timezone.utc)),
         "last_init": last_init_document(ctx),
     }
 

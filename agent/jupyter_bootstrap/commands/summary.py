@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 from jupyter_bootstrap import trust_anchor
 from jupyter_bootstrap.acme_order import DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.commands.guarded import follow_command
+from jupyter_bootstrap.commands.housekeeping import stop_line
 from jupyter_bootstrap.errors import BootstrapError
 from jupyter_bootstrap.files import read_bytes_or_none
 from jupyter_bootstrap.steps.certificate import acme_directory
@@ -118,6 +119,8 @@ def print_summary(ctx: Context) -> None:
         "`jupyter-bootstrap info`: every address, the security group rule or the SSH tunnel "
         "step by step, and how to make your browser trust the certificate (no more warning).",
     )
+    if ctx.settings.stop_when_idle:
+        console.field("Idle stop", stop_line(ctx))
     for note in ctx.run.notes:
         console.field("Note", note)
     console.field(
