@@ -445,6 +445,20 @@ class SystemdInstance:
         self.power_off()
         self.boot(timeout)
 
+    def powered_off_by_itself(self, timeout: float) -> bool:
+        """Whether the instance powers itself off (a `systemctl poweroff` inside: its PID 1
+        exits, and the namespaces with it) within `timeout` seconds. Call power_off() after
+        it did, to tidy up, and boot() to start it again."""
+        if self._unshare is None:
+            raise InstanceError("the instance is not running")
+        try:
+            self._unshare.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        if self._console is not None:
+            self._console.note("PID 1 exited by itself (powered off from inside)")
+        return True
+
     def power_off(self) -> None:
         """Kill every process of the instance and wait until its namespaces are gone."""
         alive = self._unshare is not None and self._unshare.poll() is None
