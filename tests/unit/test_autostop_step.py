@@ -14,6 +14,7 @@ import pytest
 
 from jupyter_bootstrap import stop_when_idle
 from jupyter_bootstrap.service import idle_units
+from jupyter_bootstrap.service.agent_run import AgentRun
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.fake_systemd import UNIT, FakeSystemd
 from tests.support.report import step_states
@@ -165,13 +166,12 @@ def test_the_timer_looks_often_enough(after: int, interval: int) -> None:
 
 
 def test_systemd_analyze_verify_accepts_both_units(tmp_path: Path) -> None:
+    run = AgentRun(
+        "root", "root", tmp_path, sys.executable, ("JUPYTER_BOOTSTRAP_METADATA_URL=off",)
+    )
     values = idle_units.IdleUnitValues(
         service_name="jupyter",
-        user="root",
-        group="root",
-        home=tmp_path,
-        program=sys.executable,
-        environment=("JUPYTER_BOOTSTRAP_METADATA_URL=off",),
+        run=run,
         after=3 * 3600,
         interval=300,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_bootstrap.service import kernel_units
+from jupyter_bootstrap.service.agent_run import AgentRun
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.environments import make_env
 from tests.support.fake_systemd import FakeSystemd
@@ -195,13 +196,12 @@ def test_an_env_dir_that_is_not_a_folder_is_refused(
 
 
 def test_systemd_analyze_verify_accepts_both_units(tmp_path: Path) -> None:
+    run = AgentRun(
+        "root", "root", tmp_path, sys.executable, ("JUPYTER_BOOTSTRAP_METADATA_URL=off",)
+    )
     values = kernel_units.KernelUnitValues(
         service_name="jupyter",
-        user="root",
-        group="root",
-        home=tmp_path,
-        program=sys.executable,
-        environment=("JUPYTER_BOOTSTRAP_METADATA_URL=off",),
+        run=run,
         watched=(tmp_path / "anaconda3" / "envs", tmp_path / "my envs 100%"),
     )
     folder = tmp_path / "units"

@@ -5,15 +5,16 @@ decides and whose one root command powers off."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from jupyter_bootstrap import durations, paths
 from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap.service.agent_run import AgentRun, render
 from jupyter_bootstrap.service.renewal_units import base_name
 from jupyter_bootstrap.service.unit import MARKER, unit_name
 
 SERVICE_TEMPLATE = "stop-when-idle.service.j2"
 TIMER_TEMPLATE = "stop-when-idle.timer.j2"
+CHECK = ["idle-check"]
 
 
 def service_name_for(service_name: str) -> str:
@@ -30,33 +31,20 @@ class IdleUnitValues:
     """Everything the two units depend on; equal values render byte-identical units."""
 
     service_name: str  # the Jupyter service's
-    user: str
-    group: str
-    home: Path
-    program: str  # the agent's Python
-    environment: tuple[str, ...]
+    run: AgentRun
     after: int  # seconds idle before the power-off
     interval: int  # seconds between two looks
 
-    @property
-    def arguments(self) -> list[str]:
-        return ["-m", "jupyter_bootstrap", "idle-check"]
-
 
 def render_service(values: IdleUnitValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(SERVICE_TEMPLATE)
     jupyter = unit_name(values.service_name)
-    return template.render(
-        marker=MARKER,
+    return render(
+        SERVICE_TEMPLATE,
+        values.run,
+        CHECK,
         description=f"Power off after {durations.describe(values.after)} with {jupyter} "
         "idle and nobody logged in (jupyter-bootstrap)",
         jupyter_unit=jupyter,
-        user=values.user,
-        group=values.group,
-        home=values.home,
-        environment=values.environment,
-        program=values.program,
-        arguments=values.arguments,
     )
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from jupyter_bootstrap import paths
 from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap.service.agent_run import AgentRun, render
 from jupyter_bootstrap.service.renewal_units import base_name
 from jupyter_bootstrap.service.unit import MARKER, unit_name
 
 PATH_TEMPLATE = "kernels-sync.path.j2"
 SERVICE_TEMPLATE = "kernels-sync.service.j2"
+SYNC = ["kernels", "sync", "--wait"]
 
 
 def service_name_for(service_name: str) -> str:
@@ -30,30 +32,17 @@ class KernelUnitValues:
     """Everything the two units depend on; equal values render byte-identical units."""
 
     service_name: str  # the Jupyter service's
-    user: str
-    group: str
-    home: Path
-    program: str  # the agent's Python
-    environment: tuple[str, ...]
+    run: AgentRun
     watched: tuple[Path, ...]  # the folders of environments
-
-    @property
-    def arguments(self) -> list[str]:
-        return ["-m", "jupyter_bootstrap", "kernels", "sync", "--wait"]
 
 
 def render_service(values: KernelUnitValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(SERVICE_TEMPLATE)
-    return template.render(
-        marker=MARKER,
+    return render(
+        SERVICE_TEMPLATE,
+        values.run,
+        SYNC,
         description="Kernels for new or removed environments of "
         f"{unit_name(values.service_name)} (jupyter-bootstrap)",
-        user=values.user,
-        group=values.group,
-        home=values.home,
-        environment=values.environment,
-        program=values.program,
-        arguments=values.arguments,
     )
 
 

@@ -8,8 +8,6 @@ while this is on: turning it on or off restarts Jupyter once, through that step.
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -18,9 +16,8 @@ from jupyter_bootstrap import durations, stop_when_idle
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.service import extra_units, idle_units, systemctl
-from jupyter_bootstrap.service import unit as units
+from jupyter_bootstrap.service.agent_run import agent_run
 from jupyter_bootstrap.service.extra_units import UnitsPlan
-from jupyter_bootstrap.service.renewal_units import carried_environment
 
 
 @dataclass(frozen=True)
@@ -41,13 +38,10 @@ class AutostopPlan:
 def wanted_units(ctx: Context) -> list[extra_units.UnitFile]:
     """The power-off service, then its trigger, the timer."""
     after = ctx.settings.stop_when_idle
+    account = ctx.account
     values = idle_units.IdleUnitValues(
         service_name=ctx.settings.service_name,
-        user=ctx.account.name,
-        group=units.group_name(ctx.account.gid),
-        home=ctx.account.home,
-        program=sys.executable,
-        environment=carried_environment(dict(os.environ)),
+        run=agent_run(account.name, account.gid, account.home),
         after=after,
         interval=stop_when_idle.check_interval(after),
     )

@@ -8,8 +8,6 @@ every request: nothing here ever restarts it (running kernels are the user's wor
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -18,9 +16,8 @@ from jupyter_bootstrap import kernelspecs
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.kernelspecs import Environment, SyncPlan
 from jupyter_bootstrap.service import extra_units, kernel_units, systemctl
-from jupyter_bootstrap.service import unit as units
+from jupyter_bootstrap.service.agent_run import agent_run
 from jupyter_bootstrap.service.extra_units import UnitsPlan
-from jupyter_bootstrap.service.renewal_units import carried_environment
 
 SHOWN_NAMES = 6  # environments named in a summary line; the rest are counted
 BY_HAND = "after making an environment, run `jupyter-bootstrap kernels sync`"
@@ -107,13 +104,10 @@ def describe(plan: SyncPlan) -> str:
 
 
 def _unit_values(ctx: Context) -> kernel_units.KernelUnitValues:
+    account = ctx.account
     return kernel_units.KernelUnitValues(
         service_name=ctx.settings.service_name,
-        user=ctx.account.name,
-        group=units.group_name(ctx.account.gid),
-        home=ctx.account.home,
-        program=sys.executable,
-        environment=carried_environment(dict(os.environ)),
+        run=agent_run(account.name, account.gid, account.home),
         watched=tuple(watched_folders(ctx)),
     )
 
