@@ -1,10 +1,11 @@
-"""A real systemd "instance" for end-to-end tests: Debian 12 booted as PID 1 in namespaces.
+"""A real systemd "instance" for end-to-end tests: Debian booted as PID 1 in namespaces.
 
 How it works:
 
-* A Debian bookworm root file system is made once with ``debootstrap --variant=minbase`` and
-  cached as a tarball (``$JUPYTER_BOOTSTRAP_E2E_CACHE`` or ``~/.cache/jupyter-bootstrap-e2e``),
-  keyed by a hash of everything that shapes it. Like a stock Ubuntu cloud image it has
+* A Debian root file system (bookworm unless a test asks for another of :data:`RELEASES`) is
+  made once per release with ``debootstrap --variant=minbase`` and cached as a tarball
+  (``$JUPYTER_BOOTSTRAP_E2E_CACHE`` or ``~/.cache/jupyter-bootstrap-e2e``), keyed by a hash
+  of everything that shapes it, the release included. Like a stock Ubuntu cloud image it has
   ``python3`` but **no** ``python3-venv`` (``python3 -m venv`` fails) and empty apt lists.
 * Each :class:`SystemdInstance` unpacks a fresh copy into a temporary directory, makes it look
   like a cloud instance (login user ``ubuntu``, uid 1000, passwordless sudo; the host's CA
@@ -67,6 +68,13 @@ MIRROR_ENV = "JUPYTER_BOOTSTRAP_E2E_MIRROR"
 KEEP_ENV = "JUPYTER_BOOTSTRAP_E2E_KEEP"
 
 SUITE = "bookworm"
+# The releases an instance can be booted from, with what they bring that the agent depends
+# on: their python3 and systemd span the oldest and newest the agent supports.
+RELEASES = {
+    "bullseye": {"debian": "11", "python": "3.9", "systemd": "247"},
+    "bookworm": {"debian": "12", "python": "3.11", "systemd": "252"},
+    "trixie": {"debian": "13", "python": "3.13", "systemd": "257"},
+}
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # What a stock Ubuntu cloud image has that the agent relies on, minus python3-venv (Ubuntu
 # ships without ensurepip and the installer must cope with that). procps and iproute2 give
@@ -279,20 +287,24 @@ def base_tarball(
     packages: Sequence[str] = BASE_PACKAGES,
     cache: Optional[Path] = None,
     mirror: Optional[str] = None,
+    release: str = SUITE,
 ) -> Path:
-    """The cached root file system tarball for `packages`, made with debootstrap if missing.
+    """The cached root file system tarball of `release` for `packages`, made with debootstrap
+    if missing.
 
     Concurrent callers (parallel test sessions) wait on a lock instead of building twice.
     """
+    if release not in RELEASES:
+        raise InstanceError(f"unknown Debian release {release!r} (known: {', '.join(RELEASES)})")
     cache = cache or cache_dir()
     mirror = mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
-    key = _base_key(packages, mirror)
-    tarball = cache / f"debian-{SUITE}-minbase-{key}.tar.zst"
+    key = _base_key(packages, mirror, release)
+    tarball = cache / f"debian-{release}-minbase-{key}.tar.zst"
     if tarball.exists():
         return tarball
-    with _locked(cache / f"debian-{SUITE}-minbase-{key}.lock"):
+    with _locked(cache / f"debian-{release}-minbase-{key}.lock"):
         if not tarball.exists():
-            _build_base_tarball(tarball, packages, mirror)
+            _build_base_tarball(tarball, packages, mirror, release)
     return tarball
 
 
@@ -308,10 +320,12 @@ class SystemdInstance:
         hostname: str = HOSTNAME,
         tarball: Optional[Path] = None,
         before_first_boot: Optional[Callable[[Path], None]] = None,
+        release: str = SUITE,
     ) -> None:
         """`before_first_boot` is called with the root once it is unpacked and made to look
         like a cloud instance, before systemd first starts in it: what a cloud puts in place
-        before power-on (e.g. a cloud-init seed)."""
+        before power-on (e.g. a cloud-init seed). `release` picks the base image when no
+        `tarball` is given."""
         # The test process's PID in the names lets a later session clean up after one
         # that was killed (see remove_stale_leftovers).
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"jb-e2e-{os.getpid()}-"))
@@ -321,6 +335,7 @@ class SystemdInstance:
         self.boots = 0
         self._tarball = tarball
         self._before_first_boot = before_first_boot
+        self.release = release
         self._unshare: Optional[subprocess.Popen[bytes]] = None
         self._pid: Optional[int] = None
         self._cgroup: Optional[Path] = None
@@ -345,7 +360,7 @@ class SystemdInstance:
     def start(self, timeout: float = 60.0) -> None:
         """Unpack a fresh root, prepare it like a cloud instance and boot it."""
         remove_stale_leftovers()
-        tarball = self._tarball or base_tarball()
+        tarball = self._tarball or base_tarball(release=self.release)
         try:
             self.root.mkdir(parents=True)
             # Numeric owners: the host may map user and group names to other ids.
@@ -1058,7 +1073,7 @@ def _remove_cgroup(path: Path) -> None:
 # -- the base tarball --------------------------------------------------------------------
 
 
-def _base_key(packages: Sequence[str], mirror: str) -> str:
+def _base_key(packages: Sequence[str], mirror: str, release: str) -> str:
     arch = (
         subprocess.run(
             ["dpkg", "--print-architecture"], capture_output=True, text=True, check=False
@@ -1066,7 +1081,7 @@ def _base_key(packages: Sequence[str], mirror: str) -> str:
         or os.uname().machine
     )
     spec = {
-        "suite": SUITE,
+        "suite": release,
         "variant": "minbase",
         "packages": sorted(packages),
         "mirror": mirror,
@@ -1076,7 +1091,7 @@ def _base_key(packages: Sequence[str], mirror: str) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _build_base_tarball(tarball: Path, packages: Sequence[str], mirror: str) -> None:
+def _build_base_tarball(tarball: Path, packages: Sequence[str], mirror: str, release: str) -> None:
     build = Path(tempfile.mkdtemp(prefix="build-", dir=tarball.parent))
     root = build / "root"
     try:
@@ -1091,7 +1106,7 @@ def _build_base_tarball(tarball: Path, packages: Sequence[str], mirror: str) -> 
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(packages)}",
-                SUITE,
+                release,
                 str(root),
                 mirror,
             ],
