@@ -28,6 +28,8 @@
 #   JUPYTER_BOOTSTRAP_ALLOW_ROOT=1      install for root (cloud-init runs as root)
 #   JUPYTER_BOOTSTRAP_NO_MODIFY_PATH=1  never add ~/.local/bin to a shell profile
 #   JUPYTER_BOOTSTRAP_OS_RELEASE=FILE   read FILE instead of /etc/os-release (for tests)
+#   JUPYTER_BOOTSTRAP_SYSTEMD_DIR=DIR   look for DIR instead of /run/systemd/system (for
+#                                       tests, whose containers run no systemd)
 #
 # Every Python runs with -I (isolated mode): a PYTHONPATH, a user site or the current
 # directory must not make the agent or a dependency look installed when it is not.
@@ -59,6 +61,8 @@ JB_MIN_PYTHON="3.9"
 JB_PYTHON_CANDIDATES="python3 python3.14 python3.13 python3.12 python3.11 python3.10 python3.9"
 # shellcheck disable=SC2016  # printed for the user to paste, expanded by their shell
 JB_EXPORT_LINE='export PATH="$HOME/.local/bin:$PATH"'
+# What to do on a machine this cannot set Jupyter up on.
+JB_LAUNCH_HINT="Launch a 64-bit Ubuntu 22.04/24.04 or Debian 12 instance and run this there."
 
 usage() {
     cat <<EOF
@@ -254,8 +258,11 @@ check_arch() {
     arch=$(uname -m)
     case $arch in
         x86_64 | aarch64) ;;
+        i?86 | armv*) die "this is a 32-bit system ($arch); jupyter-bootstrap needs a 64-bit one" \
+            "$JB_LAUNCH_HINT" "(64-bit: x86_64, or arm64 such as AWS Graviton.)" ;;
         *) die "unsupported CPU architecture: $arch" \
-            "jupyter-bootstrap supports x86_64 and aarch64 (AWS Graviton) instances." ;;
+            "jupyter-bootstrap supports x86_64 and aarch64 (arm64, e.g. AWS Graviton)." \
+            "$JB_LAUNCH_HINT" ;;
     esac
 }
 
@@ -265,7 +272,7 @@ check_os() {
     fi
     local file=${JUPYTER_BOOTSTRAP_OS_RELEASE:-/etc/os-release}
     local supported="jupyter-bootstrap supports Ubuntu 20.04+ and Debian 11+."
-    local force_hint="To try anyway, set JUPYTER_BOOTSTRAP_FORCE_OS=1."
+    local force_hint="(To try anyway, set JUPYTER_BOOTSTRAP_FORCE_OS=1.)"
     [ -r "$file" ] || die "cannot read $file, so this Linux distribution is unknown" \
         "$supported" "$force_hint"
     local os_id os_version os_name
@@ -281,7 +288,16 @@ check_os() {
         ubuntu) version_ge "$os_version" 20.04 && return 0 ;;
         debian) version_ge "$os_version" 11 && return 0 ;;
     esac
-    die "unsupported system: $os_name" "$supported" "$force_hint"
+    die "unsupported system: $os_name" "$supported" "$JB_LAUNCH_HINT" "$force_hint"
+}
+
+# check_systemd: Jupyter is set up as a systemd service, so systemd must be running; this
+# directory is how systemd's own sd_booted() tells (a container or WSL without systemd has
+# none).
+check_systemd() {
+    [ -d "${JUPYTER_BOOTSTRAP_SYSTEMD_DIR:-/run/systemd/system}" ] && return 0
+    die "this machine does not run systemd, which keeps Jupyter running as a service" \
+        "Containers (Docker) and WSL without systemd cannot run it." "$JB_LAUNCH_HINT"
 }
 
 check_user() {
@@ -580,6 +596,7 @@ install() {
     check_linux
     check_arch
     check_os
+    check_systemd
     check_user
     find_python
     resolve_source

@@ -4,7 +4,8 @@ Every run gets a throwaway HOME and a PATH that starts with a directory of stubs
 that always fails (as `sudo -n` does when a password is needed), so no test can reach
 apt-get or /usr/local/bin, plus whatever stubs a test adds (an old `python3`, a foreign
 `uname`). Tests run as root here, so the ones that get past the root check set
-JUPYTER_BOOTSTRAP_ALLOW_ROOT=1.
+JUPYTER_BOOTSTRAP_ALLOW_ROOT=1. The test container runs no systemd: every run is told that
+it does (JUPYTER_BOOTSTRAP_SYSTEMD_DIR), but for the one test of a machine without it.
 
 The full-install tests need pip to reach an index for the agent's dependencies.
 """
@@ -35,6 +36,7 @@ USER_LINK = Path(".local/bin/jupyter-bootstrap")
 COMPLETION = Path(".local/share/bash-completion/completions/jupyter-bootstrap")
 
 FEDORA = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39"\n'
+ALPINE = 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\n'
 
 
 def stub(directory: Path, name: str, body: str) -> None:
@@ -71,6 +73,9 @@ class Sandbox:
         self.decoy = root / "decoy"
         (self.decoy / "jupyter_bootstrap").mkdir(parents=True)
         (self.decoy / "jupyter_bootstrap" / "__init__.py").write_text('__version__ = "9.9.9"\n')
+        # What systemd makes at boot (install.sh checks it): a stand-in, for a systemd machine.
+        self.systemd = root / "run-systemd-system"
+        self.systemd.mkdir()
         # Other variables for the runs: a value of None removes the variable.
         self.extra: dict[str, Optional[str]] = {}
 
@@ -83,6 +88,7 @@ class Sandbox:
         env["HOME"] = str(self.home)
         env["PATH"] = f"{self.stubs}:{os.environ['PATH']}"
         env["PYTHONPATH"] = str(self.decoy)
+        env["JUPYTER_BOOTSTRAP_SYSTEMD_DIR"] = str(self.systemd)
         env.update({f"JUPYTER_BOOTSTRAP_{k}": v for k, v in settings.items()})
         for name, value in self.extra.items():
             if value is None:
@@ -277,11 +283,66 @@ def test_refuses_python_older_than_3_9_with_options(sandbox: Sandbox) -> None:
     assert sandbox.files() == []
 
 
+def fake_uname(sandbox: Sandbox, machine: str) -> None:
+    """A `uname` first on PATH: `uname -m` says `machine`, `uname -s` says Linux."""
+    stub(sandbox.stubs, "uname", f'[ "$1" = -m ] && echo {machine} || echo Linux')
+
+
 def test_refuses_other_architectures(sandbox: Sandbox) -> None:
-    stub(sandbox.stubs, "uname", '[ "$1" = -m ] && echo armv7l || echo Linux')
+    fake_uname(sandbox, "ppc64le")
     result = sandbox.run(ALLOW_ROOT="1")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: unsupported CPU architecture: armv7l\n")
+    assert result.stderr.startswith("error: unsupported CPU architecture: ppc64le\n")
+
+
+def test_aarch64_passes_the_architecture_check(sandbox: Sandbox) -> None:
+    fake_uname(sandbox, "aarch64")
+    fake_python(sandbox.stubs, "3.8")  # stops the run at the check after the architecture's
+    result = sandbox.run(ALLOW_ROOT="1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: python3 is 3.8;"), result.stderr
+
+
+LAUNCH = "Launch a 64-bit Ubuntu 22.04/24.04 or Debian 12 instance and run this there."
+
+
+@pytest.mark.parametrize(
+    ("case", "said", "advice"),
+    [
+        ("i686", "error: this is a 32-bit system (i686); jupyter-bootstrap needs a 64-bit", LAUNCH),
+        ("armv7l", "error: this is a 32-bit system (armv7l);", LAUNCH),
+        ("fedora", "error: unsupported system: Fedora Linux 39", LAUNCH),
+        ("alpine", "error: unsupported system: Alpine Linux v3.20", LAUNCH),
+        ("no systemd", "error: this machine does not run systemd", LAUNCH),
+        ("python 3.8", "error: python3 is 3.8; jupyter-bootstrap needs Python 3.9 or newer",
+         "Ubuntu 22.04 or newer"),
+    ],
+)  # fmt: skip
+def test_an_unsupported_system_gets_one_error_with_what_to_do(
+    sandbox: Sandbox, tmp_path: Path, case: str, said: str, advice: str
+) -> None:
+    settings = {"ALLOW_ROOT": "1"}
+    os_release = tmp_path / "os-release"
+    os_release.write_text(
+        {"fedora": FEDORA, "alpine": ALPINE}.get(case, "ID=debian\nVERSION_ID=12\n")
+    )
+    settings["OS_RELEASE"] = str(os_release)
+    if case in ("i686", "armv7l"):
+        fake_uname(sandbox, case)
+    if case == "no systemd":
+        settings["SYSTEMD_DIR"] = str(tmp_path / "no-such-dir")
+    if case == "python 3.8":
+        fake_python(sandbox.stubs, "3.8")
+    result = sandbox.run(**settings)
+    assert result.returncode == 1
+    assert result.stderr.startswith(said), result.stderr
+    assert advice in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "error" in line.lower()] == lines[:1]
+    assert all(line.startswith("  ") for line in lines[1:]), result.stderr
+    assert max(len(line) for line in lines) < 100
+    assert result.stdout == ""
+    assert sandbox.files() == []
 
 
 def test_refuses_other_kernels(sandbox: Sandbox) -> None:
