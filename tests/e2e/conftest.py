@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import platforms
 from tests.e2e.instance import (
     InstanceFactory,
     SystemdInstance,
@@ -23,10 +24,13 @@ from tests.support.install_agent import build_wheel
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The version each browser session reported itself (what was really driven)."""
+    """The version each browser session reported itself (what was really driven), and how
+    long the journey took on each Debian release."""
     if browser.SESSIONS:
         versions = ", ".join(sorted(browser.SESSIONS))
         terminalreporter.write_line(f"browser sessions: Chromium {versions} (headless)")
+    for line in platforms.summary_lines():
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
