@@ -34,6 +34,7 @@ from jupyter_bootstrap.acme_challenges import (
     ChallengePorts,
     responding,
 )
+from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL as DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.acme_errors import (
     AcmeFailed,
     AcmeServerUnreachable,
@@ -58,7 +59,6 @@ from jupyter_bootstrap.files import Owner
 
 log = logging.getLogger("jupyter_bootstrap")
 
-DEFAULT_DIRECTORY_URL = "https://acme-v02.api.letsencrypt.org/directory"
 # Let's Encrypt issues certificates for IP addresses only under this profile (about 160 h).
 SHORTLIVED_PROFILE = "shortlived"
 DEFAULT_CHALLENGES = (TLS_ALPN_01, HTTP_01)

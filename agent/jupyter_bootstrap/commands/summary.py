@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from jupyter_bootstrap import trust_anchor
-from jupyter_bootstrap.acme_order import DEFAULT_DIRECTORY_URL
+from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.commands.guarded import follow_command
 from jupyter_bootstrap.commands.housekeeping import stop_line
 from jupyter_bootstrap.errors import BootstrapError

@@ -4,10 +4,9 @@ covering every name the user will type into the browser."""
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -24,9 +23,7 @@ from jupyter_bootstrap import (
     renewal_record,
     trust_anchor,
 )
-from jupyter_bootstrap.acme_challenges import ChallengePorts
-from jupyter_bootstrap.acme_errors import AcmeFailed
-from jupyter_bootstrap.acme_order import DEFAULT_DIRECTORY_URL, order_certificate
+from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL, directory_url
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import (
@@ -38,6 +35,12 @@ from jupyter_bootstrap.files import (
 )
 from jupyter_bootstrap.service import systemctl
 
+if TYPE_CHECKING:
+    # The ACME client is imported where a certificate is really ordered: a check of one
+    # that is fine (and `status`) never needs it.
+    from jupyter_bootstrap.acme_challenges import ChallengePorts
+    from jupyter_bootstrap.acme_errors import AcmeFailed
+
 DIR_MODE = 0o700
 # The key and the certificate share one file (see paths.default_certfile): it is secret.
 FILE_MODE = 0o600
@@ -45,7 +48,6 @@ NEW_CERTIFICATE = "new certificate"
 # certs.self_signed puts this in the subject, and the subject is the issuer: how a
 # certificate of ours is told from one made by hand (the old tutorial's `openssl req`).
 OUR_ORGANIZATION = "jupyter-bootstrap"
-ACME_DIRECTORY_ENV = "JUPYTER_BOOTSTRAP_ACME_DIRECTORY"
 # init and status insist on a CA certificate with this much life left; the renewal timer
 # acts much earlier (a third of the lifetime).
 CA_MINIMUM_LEFT = datetime.timedelta(hours=24)
@@ -118,11 +120,7 @@ class AcmeOrder:
 def acme_directory(ctx: Context) -> str:
     """The saved choice, else the environment's (tests point it at Pebble), else Let's
     Encrypt."""
-    return (
-        ctx.settings.acme_directory
-        or os.environ.get(ACME_DIRECTORY_ENV, "").strip()
-        or DEFAULT_DIRECTORY_URL
-    )
+    return directory_url(ctx.settings.acme_directory)
 
 
 def acme_state_dir(ctx: Context) -> Path:
@@ -407,6 +405,8 @@ class CertificateStep:
         reason = problem
         if leaf is not None and not reason:
             reason = _why_order(ctx, leaf, names)
+        from jupyter_bootstrap.acme_challenges import ChallengePorts
+
         order = AcmeOrder(
             directory=acme_directory(ctx),
             ports=ChallengePorts(
@@ -438,6 +438,9 @@ class CertificateStep:
     def _order(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
         """Get the certificate from the CA and put it in place in one rename; on failure,
         keep what serves (or put a self-signed stand-in there) and say why."""
+        from jupyter_bootstrap.acme_errors import AcmeFailed
+        from jupyter_bootstrap.acme_order import order_certificate
+
         ports = (order.ports.tls_alpn, order.ports.http)
         if not acme_privilege.can_bind(ports, ctx.account.uid):
             return self._order_in_unit(ctx, plan, order)
