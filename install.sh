@@ -55,6 +55,10 @@ set -eu
 # the release this script was published with.
 JB_VERSION="0.1.0"
 JB_NAME="jupyter-bootstrap"
+# Where the project's source lives (docs/releasing.md): OWNER must be set before the first
+# release. Each release's install.sh is an asset of its GitHub release, so the newest is
+# always $JB_REPOSITORY/releases/latest/download/install.sh.
+JB_REPOSITORY="https://github.com/OWNER/jupyter-bootstrap"
 JB_MIN_PYTHON="3.9"
 # Newest first: when `python3` is too old, use the newest side-by-side interpreter (e.g.
 # python3.9 from Ubuntu 20.04's universe or the deadsnakes PPA).
@@ -405,11 +409,30 @@ ensure_venv() {
     fi
     ensure_venv_support
     step "Creating a venv for the agent in $(pretty "$VENV") (Python $PYTHON_VERSION)"
+    # The topmost directory this run makes: a failed first install takes it away again.
+    VENV_NEW_TOP=$VENV
+    while [ ! -e "${VENV_NEW_TOP%/*}" ]; do
+        VENV_NEW_TOP=${VENV_NEW_TOP%/*}
+    done
     mkdir -p "$JB_HOME"
     if ! run_quiet "$PYTHON" -I -m venv "$VENV"; then
-        rm -rf "$VENV"
+        discard_new_venv
         die_with_log "could not create a venv in $VENV with $PYTHON (output above)"
     fi
+}
+
+# discard_new_venv: a venv this run made, and the directories made for it, are removed when
+# the agent could not be installed into it: a failed first install leaves nothing behind.
+# (A venv that worked before this run is kept, with the version it had.)
+discard_new_venv() {
+    local dir
+    [ -n "${VENV_NEW_TOP:-}" ] || return 0
+    rm -rf "$VENV"
+    dir=$JB_HOME
+    # Up from the venv's parent to that topmost directory, each only if empty.
+    while [ "${#dir}" -ge "${#VENV_NEW_TOP}" ] && rmdir "$dir" 2>/dev/null; do
+        dir=${dir%/*}
+    done
 }
 
 # checkout_dir: the directory of this script when it is a file in a checkout of this
@@ -478,11 +501,14 @@ install_agent() {
     step "Installing $JB_NAME from $SOURCE (this takes a minute)"
     if ! run_quiet "$VENV/bin/python" -I -m pip install --no-input --disable-pip-version-check \
         --upgrade "$SOURCE"; then
+        discard_new_venv
+        release_missing
         die_with_log "pip could not install $SOURCE (pip's output above)" \
             "Check the network and JUPYTER_BOOTSTRAP_SOURCE, then run this installer again."
     fi
     after=$(installed_version)
     if [ -z "$after" ] || [ ! -x "$VENV_COMMAND" ]; then
+        discard_new_venv
         die_with_log "pip installed $SOURCE, but it does not provide $JB_NAME (output above)"
     fi
     if [ -z "$before" ]; then
@@ -494,6 +520,31 @@ install_agent() {
     else
         done_line "$JB_NAME already installed, downgraded from $before to $after"
     fi
+}
+
+# release_missing: after pip failed on a release (NAME==VERSION), says so and exits when the
+# package index answered that it has no such version: a release this installer names but
+# nobody published yet (pip's own words for that are a puzzle). A network failure that
+# looks the same in pip's last line is left to the general message, with pip's output:
+# pip tells it by its warnings when it retries (as it does unless told not to).
+release_missing() {
+    local version
+    case $SOURCE in
+        "$JB_NAME=="* | jupyter_bootstrap==*) version=${SOURCE#*==} ;;
+        *) return 0 ;;
+    esac
+    grep -qiF "No matching distribution found for $SOURCE" "$LOG" || return 0
+    if grep -qiE 'Retrying|Could not fetch URL|NewConnectionError|ProxyError|SSLError|timed out' \
+        "$LOG"; then
+        return 0
+    fi
+    die "$JB_NAME $version is not on the package index (PyPI): it is not published yet" \
+        "Install it from the project's source instead. Run this, then this installer again" \
+        "the same way (git must be installed: $(sudo_hint)apt-get install -y git):" \
+        "  export JUPYTER_BOOTSTRAP_SOURCE=git+$JB_REPOSITORY" \
+        "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL." \
+        "Or clone the project (git clone $JB_REPOSITORY) and run" \
+        "\`bash install.sh\` in it: it installs that clone."
 }
 
 # ensure_link: sets LINK to where the command is linked.

@@ -16,6 +16,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
@@ -26,6 +27,7 @@ from typing import Optional
 import pytest
 
 import jupyter_bootstrap
+from tests.support.installer_server import Behaviour, InstallerServer
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "install.sh"
@@ -35,6 +37,7 @@ VENV = Path(".local/share/jupyter-bootstrap/venv")
 USER_LINK = Path(".local/bin/jupyter-bootstrap")
 COMPLETION = Path(".local/share/bash-completion/completions/jupyter-bootstrap")
 
+HTML = Behaviour(content_type="text/html")
 FEDORA = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39"\n'
 ALPINE = 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\n'
 
@@ -160,6 +163,19 @@ def test_script_version_is_the_package_version() -> None:
     match = re.search(r'^JB_VERSION="([^"]+)"$', SCRIPT.read_text(), re.MULTILINE)
     assert match, 'install.sh must set JB_VERSION="X.Y.Z" on a line of its own'
     assert match.group(1) == jupyter_bootstrap.__version__
+
+
+def test_the_release_notes_name_the_repository_install_sh_names() -> None:
+    """install.sh names the repository once (JB_REPOSITORY, in its not-published message);
+    docs/releasing.md gives the installer's address in it: both change together."""
+    match = re.search(
+        r'^JB_REPOSITORY="(https://github\.com/[^/"]+/jupyter-bootstrap)"$',
+        SCRIPT.read_text(),
+        re.MULTILINE,
+    )
+    assert match, 'install.sh must set JB_REPOSITORY="https://github.com/OWNER/NAME"'
+    releasing = (REPO / "docs" / "releasing.md").read_text()
+    assert f"{match.group(1)}/releases/latest/download/install.sh" in releasing
 
 
 def test_text_is_ascii_with_short_lines_and_ends_by_calling_main() -> None:
@@ -509,18 +525,69 @@ def test_pip_failure_shows_pip_output(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"error: pip could not install {broken} (pip's output above)" in result.stderr
     assert len(result.stderr.splitlines()) > 3  # pip's own lines came first
-    assert not (sandbox.home / USER_LINK).exists()
+    # The venv made for it is gone again, and so are the directories made for the venv.
+    assert not (sandbox.home / ".local").exists()
 
 
-def test_piped_without_source_installs_the_matching_release(sandbox: Sandbox) -> None:
-    # pip gets no index and no configuration: the test sees what is asked for and never
-    # fetches a package (whoever owns the name on PyPI).
-    sandbox.extra = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": None}
-    result = sandbox.pipe(SCRIPT.read_bytes(), ALLOW_ROOT="1")
-    wanted = f"jupyter-bootstrap=={jupyter_bootstrap.__version__}"
-    assert f"==> Installing jupyter-bootstrap from {wanted} " in result.stdout
+def loopback_index(sandbox: Sandbox, tmp_path: Path, url: str) -> None:
+    """pip in the runs asks only `url` (an index on 127.0.0.1), with no configuration of
+    this machine's and its cache outside HOME: never the real PyPI, whoever owns the name
+    there."""
+    sandbox.extra = {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": url,
+        "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+        "PIP_RETRIES": "1",  # pip says why a connection failed only when it retries
+        "no_proxy": "127.0.0.1",
+        "NO_PROXY": "127.0.0.1",
+        **{name: None for name in ("PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_EXTRA_INDEX_URL")},
+    }
+
+
+@pytest.mark.parametrize("listed", ["an older release", "no release"])
+def test_a_release_missing_from_the_index_is_named_and_nothing_is_left(
+    sandbox: Sandbox, tmp_path: Path, listed: str
+) -> None:
+    """Piped, without a source: install.sh asks the index for its own version, which is
+    not published there (yet). One message says so and what to do instead; the venv made
+    for it is gone again, and no command was linked."""
+    with InstallerServer() as index:
+        if listed == "an older release":  # a PEP 503 project page: the name, not the version
+            page = '<a href="jupyter_bootstrap-0.0.1-py3-none-any.whl">0.0.1</a>\n'
+            index.add("/simple/jupyter-bootstrap/", page.encode(), HTML)
+        loopback_index(sandbox, tmp_path, index.url("/simple/"))
+        result = sandbox.pipe(SCRIPT.read_bytes(), ALLOW_ROOT="1")
+        asked = {r.path for r in index.requests()}
+    version = jupyter_bootstrap.__version__
+    assert f"==> Installing jupyter-bootstrap from jupyter-bootstrap=={version} " in result.stdout
+    assert asked == {"/simple/jupyter-bootstrap/"}
     assert result.returncode == 1
-    assert f"error: pip could not install {wanted}" in result.stderr
+    assert result.stderr.startswith(
+        f"error: jupyter-bootstrap {version} is not on the package index (PyPI): it is not "
+        "published yet\n"
+    ), result.stderr
+    assert "\n    export JUPYTER_BOOTSTRAP_SOURCE=git+https://github.com/" in result.stderr
+    assert ".whl file or its URL" in result.stderr and "`bash install.sh`" in result.stderr
+    assert "ERROR" not in result.stderr  # pip's own lines are not repeated
+    assert max(len(line) for line in result.stderr.splitlines()) < 100
+    # No venv, no link, no directory made for them. (pip itself may have run `rustc
+    # --version` for its user agent, and a rustup there writes ~/.rustup: not ours.)
+    assert not (sandbox.home / ".local").exists()
+
+
+def test_an_unreachable_index_is_not_taken_for_a_missing_release(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:  # a port on loopback that nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    loopback_index(sandbox, tmp_path, f"http://127.0.0.1:{port}/simple/")
+    result = sandbox.pipe(SCRIPT.read_bytes(), ALLOW_ROOT="1")
+    assert result.returncode == 1
+    assert "error: pip could not install jupyter-bootstrap==" in result.stderr
+    assert "not published" not in result.stderr
+    assert "Check the network" in result.stderr
+    assert not (sandbox.home / ".local").exists()
 
 
 # ---------------------------------------------------------------------------- root for a user
