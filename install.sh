@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # install.sh: installs the `jupyter-bootstrap` command for the current user.
 #
-#   curl -fsSL <project url>/install.sh | bash          install or upgrade
-#   curl -fsSL <project url>/install.sh | bash -s -- --uninstall
-#   curl -fsSL <project url>/install.sh | bash -s -- --user ubuntu   as root, for ubuntu
+#   curl -fsSL <installer address> | bash          install or upgrade
+#   curl -fsSL <installer address> | bash -s -- --uninstall
+#   curl -fsSL <installer address> | bash -s -- --user ubuntu   as root, for ubuntu
+#   bash install.sh                                in a clone: installs that clone
+#
+# The installer address is $JB_REPOSITORY/releases/latest/download/install.sh, one release's
+# is .../releases/download/vX.Y.Z/install.sh (JB_REPOSITORY is set below; docs/releasing.md
+# says how a release puts this file there). Piped, it installs release JB_VERSION from PyPI.
 #
 # The agent gets its own venv (the system Python may refuse pip: PEP 668). The command is
 # linked into /usr/local/bin when `sudo -n` works, because that directory is on the PATH of
