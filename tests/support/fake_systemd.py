@@ -55,9 +55,7 @@ def user_line(text):
     return ""
 
 
-command = args[0]
-if command == "show":
-    name = args[1]
+def show(name):
     u = unit(name)
     path = unit_dir / name
     loaded = path.exists() or u.get("loaded", False)
@@ -76,8 +74,15 @@ if command == "show":
         else "no",
     }
     wanted = [args[i + 1] for i, a in enumerate(args) if a == "-p"]
-    for key in wanted:
-        print(f"{key}={props[key]}")
+    return "".join(f"{key}={props[key]}\n" for key in wanted)
+
+
+command = args[0]
+if command == "show":
+    # Several units: one block each, in the order asked, an empty line between two.
+    values = {i + 1 for i, a in enumerate(args) if a == "-p"}
+    shown = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and i not in values]
+    print("\n".join(show(name) for name in shown), end="")
     save()
     sys.exit(0)
 if command == "is-enabled":

@@ -14,6 +14,8 @@ from jupyter_bootstrap.commands.guarded import converging, follow_command
 from jupyter_bootstrap.commands.summary import print_summary
 from jupyter_bootstrap.engine import Context, Step, StepError, converge, preflight
 from jupyter_bootstrap.errors import BootstrapError
+from jupyter_bootstrap.service import systemctl
+from jupyter_bootstrap.service.our_units import checked_units
 from jupyter_bootstrap.steps import init_steps
 from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 
@@ -21,7 +23,10 @@ from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 def init(ctx: Context) -> None:
     steps = init_steps()
     if ctx.options.dry_run:
-        report = converge(ctx, steps, apply=False)
+        with systemctl.read_together(
+            checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+        ):
+            report = converge(ctx, steps, apply=False)
         ctx.console.info()
         ctx.console.info(
             f"{len(report.drifted)} step(s) would change." if report.drifted else "Nothing to do."
@@ -31,7 +36,10 @@ def init(ctx: Context) -> None:
     with converging(ctx, "init"):
         record = init_record.started(first_boot=os.environ.get(FIRST_BOOT_ENV) == "1")
         try:
-            preflight(ctx, steps)
+            with systemctl.read_together(
+                checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+            ):
+                preflight(ctx, steps)
         except BootstrapError as error:
             # A refusal changes nothing, not even the record; but at first boot nobody saw
             # it, and the record is how `status` can tell the user later.

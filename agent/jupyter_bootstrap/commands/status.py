@@ -28,6 +28,7 @@ from jupyter_bootstrap.engine import Context, Report, converge
 from jupyter_bootstrap.errors import EXIT_DRIFT, EXIT_OK
 from jupyter_bootstrap.init_record import InitRecord
 from jupyter_bootstrap.service import systemctl, unit
+from jupyter_bootstrap.service.our_units import checked_units
 from jupyter_bootstrap.steps import init_steps
 
 STATUS_SCHEMA_VERSION = 1
@@ -46,6 +47,13 @@ class WarningsOnly(Console):
 
 def status(ctx: Context, as_json: bool) -> int:
     """The exit code: 0 when all is well, 3 when something drifted."""
+    with systemctl.read_together(
+        checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+    ):
+        return _status(ctx, as_json)
+
+
+def _status(ctx: Context, as_json: bool) -> int:
     if as_json:
         return print_status_json(ctx)
     report = converge(ctx, init_steps(), apply=False)

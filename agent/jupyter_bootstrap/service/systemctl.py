@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -86,12 +88,56 @@ class UnitState:
         return f"{self.active_state} ({self.sub_state})"
 
 
+# What one `systemctl show` of several units said, while `read_together` holds it.
+_read_together: dict[str, UnitState] = {}
+
+
+@contextmanager
+def read_together(units: Sequence[str]) -> Iterator[None]:
+    """Within the block, `state()` of one of `units` answers from a single `systemctl show`
+    of them all made on entering: a pass of checks asks about five units, and each call
+    starts a process. Any change made through this module, or a unit file written, forgets
+    them: from then on every `state()` asks systemd again."""
+    _read_together.clear()
+    if units and is_booted():
+        _read_together.update(zip(units, _show(units)))
+    try:
+        yield
+    finally:
+        _read_together.clear()
+
+
+def forget() -> None:
+    """Something changed: what `read_together` read is stale."""
+    _read_together.clear()
+
+
 def state(unit: str) -> UnitState:
-    argv = ["systemctl", "show", unit, "--no-pager"]
+    known = _read_together.get(unit)
+    if known is not None:
+        return known
+    return _show([unit])[0]
+
+
+def _show(units: Sequence[str]) -> list[UnitState]:
+    """One `systemctl show` of `units`: each unit's properties, in the order asked, blocks
+    separated by an empty line."""
+    argv = ["systemctl", "show", *units, "--no-pager"]
     for name in SHOWN_PROPERTIES:
         argv += ["-p", name]
+    output = run(argv, check=False, timeout=30).stdout
+    if len(units) == 1:
+        return [_parse(output.splitlines())]
+    blocks = [block.splitlines() for block in output.split("\n\n") if block.strip()]
+    if len(blocks) != len(units):
+        # Not one block per unit (an error for one of them): ask about each alone.
+        return [_show([unit])[0] for unit in units]
+    return [_parse(lines) for lines in blocks]
+
+
+def _parse(lines: list[str]) -> UnitState:
     values = {}
-    for line in run(argv, check=False, timeout=30).stdout.splitlines():
+    for line in lines:
         key, _, value = line.partition("=")
         values[key] = value.strip()
     pid = int(values.get("MainPID") or 0)
@@ -110,6 +156,7 @@ def state(unit: str) -> UnitState:
 
 
 def _systemctl(*args: str, what: str) -> None:
+    forget()
     run(
         sudo_argv(["systemctl", *args]),
         what=what,
@@ -144,4 +191,5 @@ def stop(unit: str) -> None:
 
 def reset_failed(unit: str) -> None:
     # Forget a failed state of a unit we removed; nothing to do is fine too.
+    forget()
     run(sudo_argv(["systemctl", "reset-failed", unit]), check=False, timeout=60)

@@ -14,6 +14,7 @@ from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import read_bytes_or_none
 from jupyter_bootstrap.literals import template_environment
 from jupyter_bootstrap.run import run, sudo_argv
+from jupyter_bootstrap.service import systemctl
 from jupyter_bootstrap.service.systemctl import UnitState
 
 TEMPLATE = "jupyter.service.j2"
@@ -129,6 +130,7 @@ def refuse_foreign(path: Path, text: Optional[str], state: UnitState) -> None:
 def install(path: Path, text: str) -> None:
     """Write the unit as root, atomically: a temporary file beside it (a name systemd does
     not load), its final mode, synced, then renamed over the old one."""
+    systemctl.forget()
     temporary = path.with_name(f".{path.name}.jupyter-bootstrap.tmp")
     what = f"writing {path}"
     run(sudo_argv(["tee", str(temporary)]), input_text=text, what=what)
@@ -138,4 +140,5 @@ def install(path: Path, text: str) -> None:
 
 
 def remove(path: Path) -> None:
+    systemctl.forget()
     run(sudo_argv(["rm", "-f", "--", str(path)]), what=f"removing {path}")
