@@ -17,9 +17,9 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from jupyter_bootstrap import conda, conda_installers, download, installed, kill_points, progress
+from jupyter_bootstrap import conda, conda_installers, installed, kill_points, progress
 from jupyter_bootstrap.account import Account
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
@@ -28,6 +28,11 @@ from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import Owner, ensure_dir
 from jupyter_bootstrap.installed import CondaRecord as CondaRecord  # part of the plan
 from jupyter_bootstrap.run import run
+
+if TYPE_CHECKING:
+    # Imported where something is downloaded: it pulls in requests, which a check of a
+    # conda that is there (every `status`) never needs.
+    from jupyter_bootstrap import download
 
 # Anaconda unpacks some 4 GB; on a small instance with a slow disk that takes a while.
 INSTALL_TIMEOUT = 3600
@@ -194,6 +199,8 @@ class CondaStep:
         return drift(summary, plan)
 
     def apply(self, ctx: Context, plan: CondaPlan) -> str:
+        from jupyter_bootstrap import download
+
         target, installer = plan.target, plan.installer
         dest = ctx.paths.download_dir / installer.filename
         _check_space(installer, dest, target.prefix)  # before anything is fetched
@@ -247,6 +254,8 @@ class CondaStep:
     def _download(
         self, ctx: Context, installer: Installer, sha256: str, dest: Path
     ) -> download.DownloadResult:
+        from jupyter_bootstrap import download
+
         ensure_dir(dest.parent, 0o700, ctx.account.owner)
         ctx.console.info(f"Downloading {installer.url}")
         sink = progress.progress_for(sys.stdout, installer.filename)
@@ -288,6 +297,8 @@ def _begun(prefix: Path) -> bool:
 
 def _check_space(installer: Installer, dest: Path, prefix: Path) -> None:
     """Refuse before the download rather than fail half-way through the install."""
+    from jupyter_bootstrap import download
+
     part = dest.with_name(dest.name + ".part")
     if dest.exists():
         to_fetch = 0
