@@ -127,6 +127,45 @@ def make_jupyter_env(instance: SystemdInstance, prefix: str, python: str) -> Non
     instance.run(f"rm {shlex.quote(inside)}")
 
 
+# Run by the agent's own Python inside: writes every unit the agent can make (each template,
+# with and without a port below 1024) into the folder argv[1], under the names systemd would
+# load them by, for that instance's `systemd-analyze verify`. The journey only ever installs
+# some of them.
+RENDER_EVERY_UNIT = """
+import sys
+from pathlib import Path
+
+from jupyter_bootstrap.service import idle_units, kernel_units, renewal_units, unit
+from jupyter_bootstrap.service.agent_run import AgentRun
+
+out = Path(sys.argv[1])
+jupyter_bin = Path(sys.argv[2])
+home = Path("/home/ubuntu")
+environment = ("JUPYTER_BOOTSTRAP_METADATA_URL=off",)
+run = AgentRun("ubuntu", "ubuntu", home, sys.executable, environment)
+for name, low in (("jupyter", False), ("jupyter-low", True)):
+    values = unit.UnitValues(
+        user="ubuntu", group="ubuntu", notebook_dir=home, jupyter_bin=jupyter_bin,
+        app="notebook", config_file=home / ".jupyter/jupyter_server_config.py",
+        privileged_port=low,
+    )
+    (out / f"{name}.service").write_text(unit.render(values))
+    renewal = renewal_units.RenewalValues(
+        service_name=name, user="ubuntu", group="ubuntu", home=home,
+        program=sys.executable, environment=environment, privileged_ports=low,
+    )
+    (out / renewal_units.service_name_for(name)).write_text(renewal_units.render_service(renewal))
+    (out / renewal_units.timer_name_for(name)).write_text(renewal_units.render_timer(renewal))
+kernels = kernel_units.KernelUnitValues(service_name="jupyter", run=run, watched=(home,))
+(out / "jupyter-kernels.service").write_text(kernel_units.render_service(kernels))
+(out / "jupyter-kernels.path").write_text(kernel_units.render_path(kernels))
+idle = idle_units.IdleUnitValues(service_name="jupyter", run=run, after=3 * 3600, interval=300)
+(out / "jupyter-stop-when-idle.service").write_text(idle_units.render_service(idle))
+(out / "jupyter-stop-when-idle.timer").write_text(idle_units.render_timer(idle))
+print("\\n".join(sorted(str(path) for path in out.iterdir())))
+"""
+
+
 @dataclass
 class JourneyTimes:
     """How long each part of one release's journey took, in seconds, in order."""
