@@ -125,6 +125,8 @@ class RunState:
     # What the checks found that was made by hand (the old tutorial's config, certificate,
     # a Jupyter started with nohup): said before anything is changed.
     found_by_hand: list[str] = field(default_factory=list)
+    # The preflight's pass of checks, until the run takes it over or checks again.
+    checked: Optional[Checked] = None
 
     def request_restart(self, reason: str) -> None:
         if reason not in self.restart_reasons:
@@ -137,6 +139,33 @@ class RunState:
     def found(self, text: str) -> None:
         if text not in self.found_by_hand:
             self.found_by_hand.append(text)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the preflight's silent pass of checks found, and with which settings."""
+
+    steps: tuple[str, ...]
+    report: Report
+    settings: Settings
+    facts: Facts
+    notes: tuple[str, ...]
+
+    def nothing_to_do(self, ctx: Context, steps: Sequence[Step[Any]]) -> bool:
+        """Whether the run would find what this pass found: every step was right, and
+        nothing was asked, changed or chosen since (same steps, same settings, no restart
+        requested, no password typed). Checked again, the machine would say the same a few
+        milliseconds later; any doubt, and the run checks again."""
+        run = ctx.run
+        return (
+            self.steps == tuple(step.name for step in steps)
+            and all(outcome.state in ("ok", "skipped") for outcome in self.report.outcomes)
+            and self.settings == ctx.settings
+            and not run.restart_reasons
+            and run.service_started_at is None
+            and run.typed_password_hash is None
+            and not ctx.options.force_renew
+        )
 
 
 # Reads the new password (prompt or stdin) when the preflight asks for it; the plaintext
@@ -288,12 +317,17 @@ def converge(
     foresee_restarts: bool = False,
 ) -> Report:
     """Check every step; in apply mode carry out each drifted step's plan and stop at the
-    first failure. In check mode (status, --dry-run) nothing is changed.
+    first failure. In check mode (status, --dry-run) nothing is changed. In apply mode
+    right after a preflight that found every step right, its findings are taken over
+    instead of checking everything a second time (Checked.nothing_to_do).
 
     `prerequisites` are steps this command (`command`, for the message) relies on but does
     not repair: they are checked without a line of output, and a drift in one stops the
     run before anything changes. `foresee_restarts` (check mode): later checks see the
     restarts that earlier plans would ask for, as they will when the plans are applied."""
+    checked, ctx.run.checked = ctx.run.checked, None
+    if apply and checked is not None and checked.nothing_to_do(ctx, steps):
+        return _take_over(ctx, checked, prerequisites)
     report = Report()
     for step in steps:
         started = time.monotonic()
@@ -354,6 +388,13 @@ def preflight(
     report = converge(quiet, steps, False, prerequisites, command=command, foresee_restarts=True)
     # Asked once per run: off EC2 each lookup waits for the metadata address to time out.
     ctx.facts.public = quiet.facts.public
+    ctx.run.checked = Checked(
+        tuple(step.name for step in steps),
+        report,
+        quiet.settings,
+        quiet.facts,
+        tuple(quiet.run.notes),
+    )
     checked = [
         (step, outcome.found.plan)
         for step in steps
@@ -371,6 +412,31 @@ def preflight(
     for step, plan in checked:
         if plan is not None and isinstance(step, AsksFirst):
             _named(step, step.ask_first, ctx, plan)
+    return report
+
+
+def _take_over(ctx: Context, checked: Checked, prerequisites: Collection[str]) -> Report:
+    """The run's report, lines, facts and notes from the preflight's pass, as checking
+    again would have made them."""
+    report = Report()
+    for outcome in checked.report.outcomes:
+        found = outcome.found
+        for warning in found.warnings if found is not None else ():
+            ctx.console.warn(f"{outcome.step}: {warning}")
+        if outcome.step in prerequisites:
+            report.outcomes.append(outcome)
+            continue
+        report.outcomes.append(outcome)
+        shown = outcome.summary
+        if ctx.options.timings:
+            shown = f"{shown} [{outcome.seconds:.3f}s]"
+        ctx.console.step(outcome.step, outcome.state, shown)
+    for name in (f.name for f in dataclasses.fields(checked.facts)):
+        setattr(ctx.facts, name, getattr(checked.facts, name))
+    for note in checked.notes:
+        ctx.run.note(note)
+    if ctx.options.timings:
+        _say_slowest(ctx, report)
     return report
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from jupyter_bootstrap.service import systemctl
-from tests.support.cli import init_on_port, invoke
+from jupyter_bootstrap.steps import STEP_NAMES
+from tests.support.cli import flat, init_on_port, invoke
 from tests.support.fake_systemd import UNIT, FakeSystemd
+from tests.support.report import step_states
 
 OUR_UNITS = {
     UNIT,
@@ -38,14 +40,32 @@ def test_status_asks_systemd_once_about_every_unit(
     assert len(calls) == 1 and set(calls[0]) == OUR_UNITS, calls
 
 
-def test_a_no_op_init_asks_systemd_once_before_its_run(
+def test_a_no_op_init_checks_once(fake: FakeSystemd, jupyter_prefix: Path, port: int) -> None:
+    """Its preflight found every step right: the run takes that over instead of checking
+    everything again, and prints the same lines."""
+    init_on_port(jupyter_prefix, port)
+    fake.clear_calls()
+    result = invoke("init", input="")  # no flags: the settings are reused
+    assert result.exit_code == 0, result.output
+    again = result.output
+    calls = shown(fake)
+    assert len(calls) == 1 and set(calls[0]) == OUR_UNITS, calls
+    assert fake.changes(unit=None) == []
+    assert set(step_states(again).values()) == {"ok"}, again
+    assert list(step_states(again)) == list(STEP_NAMES)
+    assert "Jupyter runs as the service jupyter.service" in flat(again)  # the check's note
+
+
+def test_a_drift_found_by_the_preflight_is_checked_again_and_repaired(
     fake: FakeSystemd, jupyter_prefix: Path, port: int
 ) -> None:
     init_on_port(jupyter_prefix, port)
+    fake.set_unit(UNIT, active=False, pid=0)
     fake.clear_calls()
-    init_on_port(jupyter_prefix, port)
-    assert set(shown(fake)[0]) == OUR_UNITS
-    assert fake.changes(unit=None) == []
+    again = invoke("init", input="").output
+    assert step_states(again)["service"] == "changed", again
+    assert len(shown(fake)) > 1
+    assert ["start", UNIT] in fake.changes()
 
 
 def test_states_read_together_are_those_asked_one_by_one(
