@@ -8,8 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from jupyter_bootstrap.service import systemctl
+from tests.support.cli import init_on_port
+from tests.support.fake_systemd import FakeSystemd
 
 # Each costs tens of milliseconds to import, and none is needed to print help or a version.
 HEAVY = ("cryptography", "requests", "urllib3", "jinja2", "argon2", "acme", "html.parser")
@@ -48,3 +53,56 @@ def test_help_and_version_import_none_of_the_heavy_libraries(args: tuple[str, ..
     modules = modules_after(*args)
     assert "jupyter_bootstrap.cli" in modules  # the probe did run the command line
     assert heavy_among(modules) == []
+
+
+# What checking a machine that is set up never needs: the ACME client (a certificate being
+# ordered) and requests (conda being downloaded, the instance metadata asked for).
+NOT_FOR_CHECKS = ("requests", "urllib3", "acme", "josepy", "OpenSSL")
+
+CONVERGED = """
+import json, os, pwd, sys
+from pathlib import Path
+from jupyter_bootstrap import account, https_probe, paths
+from jupyter_bootstrap.account import Account
+from jupyter_bootstrap.https_probe import ProbeResult
+from jupyter_bootstrap.service import systemctl
+
+# What the unit tier's fixtures do: the account pinned to this uid and home, a supported
+# OS, the stand-in systemd's units, and no server (the probe answers for it).
+name = pwd.getpwuid(os.getuid()).pw_name
+pinned = Account(name, os.getuid(), os.getgid(), Path(os.environ["HOME"]))
+account.resolve = lambda user: pinned
+paths.OS_RELEASE = Path(sys.argv[1])
+paths.SYSTEMD_UNIT_DIR = Path(sys.argv[2])
+systemctl.BOOTED_MARKER = Path(sys.argv[3])
+https_probe.probe = lambda target: ProbeResult(True, f"{target.url} answers")
+from jupyter_bootstrap.cli import main
+sys.argv = ["jupyter-bootstrap", *sys.argv[4:]]
+try:
+    main()
+    code = 0
+except SystemExit as exit:
+    code = exit.code
+sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("command", ["status", "init"])
+def test_checking_a_converged_machine_needs_no_acme_and_no_requests(
+    command: str, fake: FakeSystemd, jupyter_prefix: Path, port: int, os_release: Path
+) -> None:
+    """The real code path in a fresh interpreter, against the stand-in systemd."""
+    init_on_port(jupyter_prefix, port)
+    booted = systemctl.BOOTED_MARKER
+    argv = [sys.executable, "-c", CONVERGED, str(os_release), str(fake.unit_dir), str(booted)]
+    result = subprocess.run(
+        [*argv, command], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    found = json.loads(result.stderr.splitlines()[-1])
+    assert found["code"] == 0, result.stdout + result.stderr
+    heavy = [
+        name
+        for name in found["modules"]
+        if any(name == h or name.startswith(h + ".") for h in NOT_FOR_CHECKS)
+    ]
+    assert heavy == [], result.stdout
