@@ -708,7 +708,8 @@ as_target() {
         esac
     done
     code="set -eu
-$(declare -p JB_VERSION JB_NAME JB_MIN_PYTHON JB_PYTHON_CANDIDATES SOURCE 2>/dev/null || true)
+$(declare -p JB_VERSION JB_NAME JB_REPOSITORY JB_MIN_PYTHON JB_PYTHON_CANDIDATES SOURCE \
+    2>/dev/null || true)
 $(declare -f)
 target_half $*"
     "$RUNUSER" -u "$TARGET_USER" -- env -i "${vars[@]}" bash -c "$code" install.sh </dev/null

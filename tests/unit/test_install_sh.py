@@ -668,3 +668,22 @@ def test_root_without_home_installs_for_the_login_user(
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert f"ok  removed ~{name}/.local/share/jupyter-bootstrap/venv" in gone.stdout
     assert not (home / VENV).exists()
+
+
+def test_root_for_a_user_names_a_missing_release_too(
+    sandbox: Sandbox, tmp_path: Path, login_user: tuple[str, Path]
+) -> None:
+    """cloud-init's way (root, --user, piped): the user's half says the same thing, and
+    the user's home gets no venv either."""
+    name, home = login_user
+    with InstallerServer() as index:
+        loopback_index(sandbox, tmp_path, index.url("/simple/"))
+        sandbox.extra.update({"PIP_CACHE_DIR": None, "PIP_NO_CACHE_DIR": "1"})
+        result = sandbox.pipe(SCRIPT.read_bytes(), USER=name)
+    assert result.returncode == 1
+    assert f"==> Installing for {name}, as {name}\n" in result.stdout
+    version = jupyter_bootstrap.__version__
+    assert f"error: jupyter-bootstrap {version} is not on the package index" in result.stderr
+    assert "export JUPYTER_BOOTSTRAP_SOURCE=git+https://github.com/" in result.stderr
+    assert not (home / ".local").exists()
+    assert sandbox.files() == []
