@@ -127,6 +127,24 @@ def make_jupyter_env(instance: SystemdInstance, prefix: str, python: str) -> Non
     instance.run(f"rm {shlex.quote(inside)}")
 
 
+# Run by the agent's own Python inside: imports every module of the agent, so one that only
+# a rarer command loads cannot hide a syntax or library feature this Python lacks.
+IMPORT_EVERY_MODULE = """
+import importlib
+import pkgutil
+
+import jupyter_bootstrap
+
+names = [
+    module.name
+    for module in pkgutil.walk_packages(jupyter_bootstrap.__path__, "jupyter_bootstrap.")
+    if not module.name.endswith(".__main__")  # runs the command line
+]
+for name in names:
+    importlib.import_module(name)
+print(len(names))
+"""
+
 # Run by the agent's own Python inside: writes every unit the agent can make (each template,
 # with and without a port below 1024) into the folder argv[1], under the names systemd would
 # load them by, for that instance's `systemd-analyze verify`. The journey only ever installs

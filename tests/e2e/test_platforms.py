@@ -23,6 +23,7 @@ import pytest
 import jupyter_bootstrap
 from tests.e2e.instance import RELEASES, SystemdInstance, base_tarball, ensure_prerequisites
 from tests.e2e.platforms import (
+    IMPORT_EVERY_MODULE,
     JOURNEYS,
     NOBLE,
     RENDER_EVERY_UNIT,
@@ -160,6 +161,8 @@ def walk(journey: Journey, site: Served, digest: str) -> None:
     version = jupyter_bootstrap.__version__
     assert installed.stdout.endswith(f"jupyter-bootstrap, version {version}\n"), installed.stdout
     assert "==> Installing python3-venv with apt-get" in installed.stdout
+    imported = instance.run([AGENT_PYTHON, "-c", IMPORT_EVERY_MODULE], user=USER)
+    assert int(imported.stdout) > 50, imported.stdout
 
     journey.part("jupyter env", lambda: make_jupyter_env(instance, JUPYTER_PREFIX, info["python"]))
 
@@ -203,3 +206,6 @@ def walk(journey: Journey, site: Served, digest: str) -> None:
 
     journey.part("reboot", reboot)
     assert "All good." in journey.agent("status")
+    # What the agent reads back from this systemd and journald, after the boot.
+    assert "running for" in journey.agent("info")
+    assert "is running at" in journey.agent("logs", "-n", "200")
