@@ -89,7 +89,8 @@ if command == "is-enabled":
     print("enabled" if unit(args[1])["enabled"] else "disabled")
     save()
     sys.exit(0 if unit(args[1])["enabled"] else 1)
-if command == "daemon-reload":
+# Like the real one, enable and disable reload the daemon after their changes.
+if command in ("daemon-reload", "enable", "disable") and "--no-reload" not in args:
     for entry in unit_dir.iterdir():
         unit(entry.name)["loaded_text"] = entry.read_text()
 names = [a for a in args[1:] if not a.startswith("-")]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_bootstrap.service import kernel_units
+from jupyter_bootstrap.service import kernel_units, systemctl
 from jupyter_bootstrap.service.agent_run import AgentRun
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.environments import make_env
@@ -72,10 +72,11 @@ def test_init_makes_a_kernel_for_each_environment_with_ipykernel(
     program = f'"{sys.executable}" "-m" "jupyter_bootstrap"'
     assert f'ExecStart={program} "kernels" "sync" "--wait"' in sync
     assert "User=" in sync and "[Install]" not in sync  # started by the path unit alone
-    assert fake.changes(PATH_UNIT) == [["daemon-reload"], ["enable", "--quiet", PATH_UNIT],
-                                       ["start", PATH_UNIT]]  # fmt: skip
+    assert fake.changes(PATH_UNIT) == [["enable", "--quiet", PATH_UNIT], ["start", PATH_UNIT]]
+    systemctl.forget()
+    assert not systemctl.state(PATH_UNIT).need_daemon_reload
     # Jupyter was started once, by the service step, and never restarted for kernels.
-    assert [c[0] for c in fake.changes()] == ["daemon-reload", "enable", "start"]
+    assert [c[0] for c in fake.changes()] == ["enable", "start"]
 
 
 def test_a_second_init_changes_nothing(

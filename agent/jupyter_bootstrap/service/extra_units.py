@@ -93,8 +93,7 @@ def carry_out(plan: UnitsPlan) -> None:
         return
     for file in plan.files:
         units.install(file.path, file.text)
-    if plan.files:
-        systemctl.daemon_reload()
+    # Enabling reloads the daemon, which reads the files just written.
     systemctl.enable(plan.trigger)
     if plan.restart_trigger:
         systemctl.restart(plan.trigger)

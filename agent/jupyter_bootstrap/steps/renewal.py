@@ -116,9 +116,7 @@ class RenewalStep:
         for file in plan.files:
             assert file.text is not None
             units.install(file.path, file.text)
-        if plan.files:
-            systemctl.daemon_reload()
-        systemctl.enable(service)
-        systemctl.enable(timer)
+        # Enabling reloads the daemon, which reads the files just written.
+        systemctl.enable(service, timer)
         systemctl.start(timer)
         return f"{timer} renews the certificate twice a day and at boot, never restarting Jupyter"

@@ -380,8 +380,9 @@ class ServiceStep:
         if plan.write_unit:
             units.install(want.path, want.text)
             done.append(f"{'updated' if plan.installed else 'wrote'} {want.path}")
-        if plan.reload:
-            # Only now: a reload makes systemd re-read every unit, and is not needed otherwise.
+        if plan.reload and not plan.enable:
+            # Only now: a reload makes systemd re-read every unit, and is not needed otherwise
+            # (enabling, below, reloads by itself).
             systemctl.daemon_reload()
             if not plan.write_unit:
                 done.append("reloaded it")
