@@ -1,8 +1,9 @@
 """What the running server was started with, remembered between runs.
 
-A run that replaces the certificate and then fails before restarting the server must still
-restart it next time. So when we (re)start the service we record a fingerprint of the unit,
-certificate, key and config in state.json; a later check compares the files with it.
+A run that changes the config and then fails before restarting the server must still
+restart it next time. So when we (re)start the service we record a fingerprint of the unit
+and the config in state.json; a later check compares the files with it. The certificate is
+not part of it: the server reads that file again for every new connection.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from jupyter_bootstrap.service.systemctl import UnitState
 JOURNAL_LINES = 30
 PRIVILEGED_PORTS = 1024  # below this, binding needs CAP_NET_BIND_SERVICE
 UNKNOWN_START = "no record of what the running server was started with"
-FILES_CHANGED = "the certificate, key, config or unit changed since the server started"
+FILES_CHANGED = "the config or the unit changed since the server started"
 UNIT_EDITED = "its unit file was changed by someone else since the server started"
 
 
