@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import ipaddress
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -304,6 +305,79 @@ def test_no_certificate_change_asks_for_a_restart() -> None:
             Path("/c/mycert.pem"), regenerate, tuple(NAMES), "ec", "x"
         )
         assert plan.restart_reason is None
+
+
+def ca_leaf(life: datetime.timedelta, left: datetime.timedelta) -> Any:
+    """A leaf a CA issued for NAMES' IP address: its issuer is not its subject."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    expires = datetime.datetime.now(datetime.timezone.utc) + left
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name("3.8.1.2"))
+        .issuer_name(name("a test CA"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(expires - life)
+        .not_valid_after(expires)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("3.8.1.2"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+
+
+DAY = datetime.timedelta(days=1)
+HOUR = datetime.timedelta(hours=1)
+
+# (its life, what is left, init/status or the renewal timer) -> re-order now?
+# init and status hold a CA certificate to its last day (or its last third, when it lives
+# under three days), the renewal timer to its last third, as the CA's own clients do.
+CA_ORDER_TABLE = [
+    pytest.param(90 * DAY, 60 * DAY, False, False, id="fresh: nothing"),
+    pytest.param(90 * DAY, 20 * DAY, False, False, id="last third, init: the timer's job"),
+    pytest.param(90 * DAY, 20 * DAY, True, True, id="last third, renewal: re-order"),
+    pytest.param(90 * DAY, 12 * HOUR, False, True, id="under a day left, init: re-order"),
+    pytest.param(6 * DAY, 36 * HOUR, False, False, id="short-lived, 36 h left: nothing yet"),
+    pytest.param(6 * DAY, 20 * HOUR, False, True, id="short-lived, under a day: re-order"),
+    pytest.param(2 * DAY, 20 * HOUR, False, False, id="two-day test CA: its own third"),
+    pytest.param(2 * DAY, 10 * HOUR, False, True, id="two-day test CA, last third: re-order"),
+]
+
+
+@pytest.mark.parametrize(("life", "left", "renew", "reorder"), CA_ORDER_TABLE)
+def test_when_a_certificate_from_the_ca_is_ordered_again(
+    life: datetime.timedelta, left: datetime.timedelta, renew: bool, reorder: bool
+) -> None:
+    from types import SimpleNamespace
+
+    options = SimpleNamespace(renew=renew, force_renew=False)
+    why = certificate._why_order(
+        SimpleNamespace(options=options),  # type: ignore[arg-type]
+        ca_leaf(life, left),
+        ["3.8.1.2"],
+    )
+    assert bool(why) is reorder, why
+
+
+def test_a_new_name_or_force_orders_again_whatever_is_left() -> None:
+    from types import SimpleNamespace
+
+    leaf = ca_leaf(90 * DAY, 60 * DAY)
+    quiet = SimpleNamespace(options=SimpleNamespace(renew=False, force_renew=False))
+    forced = SimpleNamespace(options=SimpleNamespace(renew=True, force_renew=True))
+    assert certificate._why_order(quiet, leaf, ["3.8.1.2", "3.9.9.9"]) == (  # type: ignore[arg-type]
+        "certificate does not cover 3.9.9.9"
+    )
+    assert certificate._why_order(forced, leaf, ["3.8.1.2"]) == "renewal asked for (--force)"  # type: ignore[arg-type]
 
 
 # -- conda --------------------------------------------------------------------------------

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from jupyter_bootstrap.service import port_owner, started, systemctl
 from jupyter_bootstrap.service import unit as units
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.fake_systemd import UNIT, FakeSystemd
+from tests.support.metadata_server import metadata_service
 from tests.support.report import step_states
 from tests.support.require import skip_or_fail
 from tests.support.stock_instance import STOCK_UNIT_VALUES
@@ -72,6 +74,30 @@ def test_a_new_certificate_restarts_nothing(
     assert step_states(output)["certificate"] == "changed"
     assert step_states(output)["service"] == "ok"
     assert fake.changes() == []
+
+
+def test_new_names_for_the_certificate_restart_nothing(
+    fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop/start that gave a new public address, then a name the user added: each is a
+    new certificate, served to the next connection with the same server and its kernels."""
+    with metadata_service(public_ipv4="203.0.113.7", public_hostname="") as imds:
+        monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", imds.url)
+        init_on_port(jupyter_prefix, port)
+        pid = fake.unit()["pid"]
+        imds.items["public-ipv4"] = "198.51.100.9"
+        fake.clear_calls()
+        output = init_on_port(jupyter_prefix, port)
+        assert "does not cover 198.51.100.9" in flat(output)
+        assert step_states(output)["certificate"] == "changed"
+        output = init_on_port(jupyter_prefix, port, "--hostname", "lab.example.org")
+        assert "does not cover lab.example.org" in flat(output)
+        assert step_states(output)["certificate"] == "changed"
+    assert fake.changes() == [] and fake.unit()["pid"] == pid
+    served = x509.load_pem_x509_certificate((home / "certs" / "mycert.pem").read_bytes())
+    names = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "lab.example.org" in names.get_values_for_type(x509.DNSName)
+    assert "198.51.100.9" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
 
 
 def test_a_change_made_by_an_earlier_failed_run_still_restarts(
