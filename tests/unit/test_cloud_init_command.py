@@ -87,6 +87,17 @@ VARIANTS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
         ),
     ),
     (
+        "day two",
+        (
+            "--stop-when-idle", "3h", "--idle-kernel-timeout", "30m", "--env-dir",
+            "/srv/envs", "--env-dir", f"/home/ubuntu/{NASTY}", "--no-env-kernels",
+        ),
+        (
+            "--no-env-kernels", "--env-dir", "/srv/envs", "--env-dir", f"/home/ubuntu/{NASTY}",
+            "--idle-kernel-timeout", "30m", "--stop-when-idle", "3h",
+        ),
+    ),
+    (
         "run flags",
         ("--force-os", "--force", "--replace-running", "--skip", "shell", "--skip", "renewal"),
         ("--force-os", "--force", "--replace-running", "--skip", "shell", "--skip", "renewal"),
