@@ -27,9 +27,12 @@ UBUNTU_2204 = 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu
 
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The EC2 metadata address must never be tried by accident: tests that want instance
-    metadata start a loopback server and point this at it."""
+    """The EC2 metadata address and Let's Encrypt must never be tried by accident: tests
+    that want instance metadata start a loopback server and point this at it, and those that
+    order a certificate name their Pebble with --acme-directory (a closed loopback port
+    otherwise: a refusal, never a request that leaves the machine)."""
     monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", "off")
+    monkeypatch.setenv("JUPYTER_BOOTSTRAP_ACME_DIRECTORY", "https://127.0.0.1:9/directory")
 
 
 @pytest.fixture
