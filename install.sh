@@ -303,10 +303,16 @@ check_os() {
 # check_systemd: Jupyter is set up as a systemd service, so systemd must be running; this
 # directory is how systemd's own sd_booted() tells (a container or WSL without systemd has
 # none).
+# JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 installs anyway, for `init --no-service` (files only).
 check_systemd() {
     [ -d "${JUPYTER_BOOTSTRAP_SYSTEMD_DIR:-/run/systemd/system}" ] && return 0
+    [ "${JUPYTER_BOOTSTRAP_NO_SYSTEMD:-}" = 1 ] && return 0
     die "this machine does not run systemd, which keeps Jupyter running as a service" \
-        "Containers (Docker) and WSL without systemd cannot run it." "$JB_LAUNCH_HINT"
+        "On WSL, turn systemd on: add the two lines [boot] and systemd=true to" \
+        "/etc/wsl.conf, run \`wsl --shutdown\` in Windows, open WSL again, then rerun this." \
+        "In a container: JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 installs anyway, then" \
+        "\`jupyter-bootstrap init --no-service\` writes the files and you start Jupyter." \
+        "$JB_LAUNCH_HINT"
 }
 
 check_user() {
@@ -336,12 +342,13 @@ find_python() {
     done
     if [ -z "$too_old" ]; then
         die "python3 was not found" \
-            "Install it, then run this installer again: $(sudo_hint)apt-get install -y python3"
+            "Install it, then run this installer again:" \
+            "  $(sudo_hint)apt-get update && $(sudo_hint)apt-get install -y python3"
     fi
     die "python3 is $too_old; jupyter-bootstrap needs Python $JB_MIN_PYTHON or newer" \
-        "Either upgrade the instance to Ubuntu 22.04 or newer (Python 3.10), or install" \
+        "Either launch a new instance of Ubuntu 22.04 or newer (Python 3.10), or install" \
         "Python 3.9 beside it (Ubuntu 20.04 has it in universe, or the deadsnakes PPA):" \
-        "  $(sudo_hint)apt-get install -y python3.9 python3.9-venv" \
+        "  $(sudo_hint)apt-get update && $(sudo_hint)apt-get install -y python3.9 python3.9-venv" \
         "then run this installer again: it finds python3.9 by itself."
 }
 
@@ -543,9 +550,20 @@ release_missing() {
         "$LOG"; then
         return 0
     fi
+    case $JB_REPOSITORY in
+        */OWNER/*)
+            # A copy from before the first release does not know its repository yet: no
+            # command that would send git to a placeholder.
+            die "$JB_NAME $version is not on the package index (PyPI): it is not published yet" \
+                "Install it from the project's source instead: clone the project from where" \
+                "you got this installer and run \`bash install.sh\` in the clone." \
+                "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL."
+            ;;
+    esac
     die "$JB_NAME $version is not on the package index (PyPI): it is not published yet" \
         "Install it from the project's source instead. Run this, then this installer again" \
-        "the same way (git must be installed: $(sudo_hint)apt-get install -y git):" \
+        "the same way (git must be installed:" \
+        "$(sudo_hint)apt-get update && $(sudo_hint)apt-get install -y git):" \
         "  export JUPYTER_BOOTSTRAP_SOURCE=git+$JB_REPOSITORY" \
         "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL." \
         "Or clone the project (git clone $JB_REPOSITORY) and run" \

@@ -295,7 +295,10 @@ def test_refuses_python_older_than_3_9_with_options(sandbox: Sandbox) -> None:
         "error: python3 is 3.8; jupyter-bootstrap needs Python 3.9 or newer\n"
     )
     assert "Ubuntu 22.04 or newer" in result.stderr
-    assert "\n    sudo apt-get install -y python3.9 python3.9-venv\n" in result.stderr
+    assert (
+        "\n    sudo apt-get update && sudo apt-get install -y python3.9 python3.9-venv\n"
+        in result.stderr
+    )
     assert sandbox.files() == []
 
 
@@ -311,10 +314,12 @@ def test_refuses_other_architectures(sandbox: Sandbox) -> None:
     assert result.stderr.startswith("error: unsupported CPU architecture: ppc64le\n")
 
 
-def test_aarch64_passes_the_architecture_check(sandbox: Sandbox) -> None:
+def test_aarch64_passes_the_architecture_check(sandbox: Sandbox, tmp_path: Path) -> None:
     fake_uname(sandbox, "aarch64")
     fake_python(sandbox.stubs, "3.8")  # stops the run at the check after the architecture's
-    result = sandbox.run(ALLOW_ROOT="1")
+    os_release = tmp_path / "os-release"  # whatever this machine is, it is Ubuntu here
+    os_release.write_text('ID=ubuntu\nVERSION_ID="24.04"\n')
+    result = sandbox.run(ALLOW_ROOT="1", OS_RELEASE=str(os_release))
     assert result.returncode == 1
     assert result.stderr.startswith("error: python3 is 3.8;"), result.stderr
 
@@ -359,6 +364,28 @@ def test_an_unsupported_system_gets_one_error_with_what_to_do(
     assert max(len(line) for line in lines) < 100
     assert result.stdout == ""
     assert sandbox.files() == []
+
+
+def test_without_systemd_it_says_how_to_turn_it_on_or_install_anyway(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """WSL can run systemd once told to; a container cannot, and its user can still install
+    for `init --no-service`. The variable that allows it gets past this check only: the
+    next one (here an old Python) still applies."""
+    os_release = tmp_path / "os-release"
+    os_release.write_text("ID=debian\nVERSION_ID=12\n")
+    settings = {"ALLOW_ROOT": "1", "OS_RELEASE": str(os_release)}
+    settings["SYSTEMD_DIR"] = str(tmp_path / "no-such-dir")
+    refused = sandbox.run(**settings)
+    assert refused.returncode == 1
+    said = " ".join(refused.stderr.split())
+    assert "systemd=true to /etc/wsl.conf, run `wsl --shutdown` in Windows" in said
+    assert "JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 installs anyway" in said
+    assert "`jupyter-bootstrap init --no-service`" in said
+    fake_python(sandbox.stubs, "3.8")
+    allowed = sandbox.run(**settings, NO_SYSTEMD="1")
+    assert allowed.returncode == 1
+    assert allowed.stderr.startswith("error: python3 is 3.8;"), allowed.stderr
 
 
 def test_refuses_other_kernels(sandbox: Sandbox) -> None:
@@ -544,19 +571,37 @@ def loopback_index(sandbox: Sandbox, tmp_path: Path, url: str) -> None:
     }
 
 
-@pytest.mark.parametrize("listed", ["an older release", "no release"])
+PUBLISHED_REPOSITORY = "https://github.com/example-org/jupyter-bootstrap"
+
+
+def with_repository(url: str) -> bytes:
+    """install.sh as a release makes it: JB_REPOSITORY set to where the project lives."""
+    text = SCRIPT.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("JB_REPOSITORY="))
+    return text.replace(line, f'JB_REPOSITORY="{url}"', 1).encode()
+
+
+@pytest.mark.parametrize(
+    ("listed", "repository"),
+    [
+        pytest.param("an older release", PUBLISHED_REPOSITORY, id="older release, repo known"),
+        pytest.param("no release", None, id="name unknown, repo still a placeholder"),
+    ],
+)
 def test_a_release_missing_from_the_index_is_named_and_nothing_is_left(
-    sandbox: Sandbox, tmp_path: Path, listed: str
+    sandbox: Sandbox, tmp_path: Path, listed: str, repository: Optional[str]
 ) -> None:
     """Piped, without a source: install.sh asks the index for its own version, which is
     not published there (yet). One message says so and what to do instead; the venv made
-    for it is gone again, and no command was linked."""
+    for it is gone again, and no command was linked. Only a copy that knows its repository
+    (a release's) gives git commands; a placeholder is never offered as an address."""
+    script = SCRIPT.read_bytes() if repository is None else with_repository(repository)
     with InstallerServer() as index:
         if listed == "an older release":  # a PEP 503 project page: the name, not the version
             page = '<a href="jupyter_bootstrap-0.0.1-py3-none-any.whl">0.0.1</a>\n'
             index.add("/simple/jupyter-bootstrap/", page.encode(), HTML)
         loopback_index(sandbox, tmp_path, index.url("/simple/"))
-        result = sandbox.pipe(SCRIPT.read_bytes(), ALLOW_ROOT="1")
+        result = sandbox.pipe(script, ALLOW_ROOT="1")
         asked = {r.path for r in index.requests()}
     version = jupyter_bootstrap.__version__
     assert f"==> Installing jupyter-bootstrap from jupyter-bootstrap=={version} " in result.stdout
@@ -566,7 +611,13 @@ def test_a_release_missing_from_the_index_is_named_and_nothing_is_left(
         f"error: jupyter-bootstrap {version} is not on the package index (PyPI): it is not "
         "published yet\n"
     ), result.stderr
-    assert "\n    export JUPYTER_BOOTSTRAP_SOURCE=git+https://github.com/" in result.stderr
+    if repository is None:
+        assert "OWNER" not in result.stderr and "git+" not in result.stderr
+        said = " ".join(result.stderr.split())
+        assert "clone the project from where you got this installer" in said
+    else:
+        assert f"\n    export JUPYTER_BOOTSTRAP_SOURCE=git+{repository}\n" in result.stderr
+        assert f"(git clone {repository})" in result.stderr
     assert ".whl file or its URL" in result.stderr and "`bash install.sh`" in result.stderr
     assert "ERROR" not in result.stderr  # pip's own lines are not repeated
     assert max(len(line) for line in result.stderr.splitlines()) < 100
@@ -684,6 +735,6 @@ def test_root_for_a_user_names_a_missing_release_too(
     assert f"==> Installing for {name}, as {name}\n" in result.stdout
     version = jupyter_bootstrap.__version__
     assert f"error: jupyter-bootstrap {version} is not on the package index" in result.stderr
-    assert "export JUPYTER_BOOTSTRAP_SOURCE=git+https://github.com/" in result.stderr
+    assert "OWNER" not in result.stderr and "`bash install.sh`" in result.stderr
     assert not (home / ".local").exists()
     assert sandbox.files() == []
