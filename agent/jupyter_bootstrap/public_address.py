@@ -14,6 +14,7 @@ from typing import Optional
 DEFAULT_METADATA_URL = "http://169.254.169.254"
 TOKEN_TTL_SECONDS = "60"
 TIMEOUT = (0.5, 1.0)  # (connect, read): an absent service must not slow every run
+MAX_ANSWER = 64 * 1024
 
 log = logging.getLogger("jupyter_bootstrap")
 
@@ -39,36 +40,44 @@ def metadata_url() -> Optional[str]:
 
 
 def lookup() -> PublicAddress:
+    """The public names, or an empty answer when there is no metadata service. Plain HTTP
+    over one connection with the standard library's client: `status` asks on every run, and
+    importing requests would cost more than the four requests themselves."""
     base = metadata_url()
     if base is None:
         return PublicAddress()
-    import requests
+    import http.client
+    from urllib.parse import urlsplit
 
-    session = requests.Session()
-    # Never through a proxy: the metadata service is only reachable directly.
-    session.trust_env = False
+    parts = urlsplit(base)
+    prefix = parts.path.rstrip("/")
+    # Never through a proxy (the service is only reachable directly): http.client uses none.
+    connection = http.client.HTTPConnection(
+        parts.hostname or "", parts.port or 80, timeout=TIMEOUT[0]
+    )
+
+    def ask(method: str, name: str, headers: dict[str, str]) -> Optional[str]:
+        connection.request(method, f"{prefix}/latest/{name}", headers=headers)
+        answer = connection.getresponse()
+        # A bounded read: an answer is a name or an address, never more than a few KiB.
+        text = answer.read(MAX_ANSWER).decode("utf-8", errors="replace").strip()
+        return text if answer.status == 200 and text else None
+
     try:
-        token = session.put(
-            f"{base}/latest/api/token",
-            headers={"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL_SECONDS},
-            timeout=TIMEOUT,
-        )
-        if token.status_code != 200:
+        connection.connect()
+        if connection.sock is not None:  # connected: the answers may take a little longer
+            connection.sock.settimeout(TIMEOUT[1])
+        token = ask("PUT", "api/token", {"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL_SECONDS})
+        if token is None:
             return PublicAddress()
-        headers = {"X-aws-ec2-metadata-token": token.text}
-
-        def item(name: str) -> Optional[str]:
-            answer = session.get(
-                f"{base}/latest/meta-data/{name}", headers=headers, timeout=TIMEOUT
-            )
-            text = answer.text.strip()
-            return text if answer.status_code == 200 and text else None
-
+        headers = {"X-aws-ec2-metadata-token": token}
         return PublicAddress(
-            hostname=item("public-hostname"), ipv4=item("public-ipv4"), ipv6=item("ipv6")
+            hostname=ask("GET", "meta-data/public-hostname", headers),
+            ipv4=ask("GET", "meta-data/public-ipv4", headers),
+            ipv6=ask("GET", "meta-data/ipv6", headers),
         )
-    except requests.RequestException as error:
+    except (OSError, http.client.HTTPException) as error:
         log.info("no instance metadata at %s: %s", base, error)
         return PublicAddress()
     finally:
-        session.close()
+        connection.close()

@@ -15,6 +15,7 @@ import pytest
 from jupyter_bootstrap.service import systemctl
 from tests.support.cli import init_on_port
 from tests.support.fake_systemd import FakeSystemd
+from tests.support.metadata_server import metadata_service
 
 # Each costs tens of milliseconds to import, and none is needed to print help or a version.
 HEAVY = ("cryptography", "requests", "urllib3", "jinja2", "argon2", "acme", "html.parser")
@@ -89,15 +90,26 @@ sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 
 @pytest.mark.parametrize("command", ["status", "init"])
 def test_checking_a_converged_machine_needs_no_acme_and_no_requests(
-    command: str, fake: FakeSystemd, jupyter_prefix: Path, port: int, os_release: Path
+    command: str,
+    fake: FakeSystemd,
+    jupyter_prefix: Path,
+    port: int,
+    os_release: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The real code path in a fresh interpreter, against the stand-in systemd."""
-    init_on_port(jupyter_prefix, port)
     booted = systemctl.BOOTED_MARKER
     argv = [sys.executable, "-c", CONVERGED, str(os_release), str(fake.unit_dir), str(booted)]
-    result = subprocess.run(
-        [*argv, command], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-    )
+    # On EC2 every check asks the instance metadata for the public names: here a loopback
+    # service that speaks its protocol, so that lookup is part of what is checked.
+    with metadata_service(public_ipv4="203.0.113.7") as imds:
+        monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", imds.url)
+        init_on_port(jupyter_prefix, port)
+        imds.requests.clear()
+        result = subprocess.run(
+            [*argv, command], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        )
+        assert "GET /latest/meta-data/public-ipv4" in imds.requests
     found = json.loads(result.stderr.splitlines()[-1])
     assert found["code"] == 0, result.stdout + result.stderr
     heavy = [
