@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
+MAX_BODY = 64 * 1024
 # A probe is one TLS handshake on loopback (milliseconds): asking often costs the server
 # nothing, and the first init waits for a just-started server no longer than it must.
 POLL_INTERVAL = 0.1
@@ -155,7 +156,9 @@ class _LoopbackConnection(http.client.HTTPSConnection):
     def get(self, path: str) -> Answer:
         self.request("GET", path)
         response = self.getresponse()
-        return Answer(response.status, response.read())
+        # Bounded: Jupyter's answers here are a few dozen bytes, and whatever else holds the
+        # port must not make a check read without end.
+        return Answer(response.status, response.read(MAX_BODY))
 
 
 def tls_context(verify: Union[str, bool]) -> ssl.SSLContext:

@@ -7,6 +7,8 @@ import datetime
 import json
 import os
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -47,10 +49,26 @@ class FakeJupyter:
         self.port = free_port()
         self.contents_status = contents_status
         self.api_status = 200
+        # Set: /api streams this many bytes with no length, as something else on the port
+        # might; `sent` counts what got out before the client hung up.
+        self.endless: int = 0
+        self.sent = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/api" and outer.endless:
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    chunk = b"x" * 65536
+                    try:
+                        while outer.sent < outer.endless:
+                            self.wfile.write(chunk)
+                            outer.sent += len(chunk)
+                    except OSError:  # the client closed: what it did not want
+                        pass
+                    return
                 if self.path == "/api":
                     status, body = outer.api_status, json.dumps({"version": "2.99.0"})
                 else:
@@ -102,6 +120,37 @@ def test_a_jupyter_that_enforces_login_is_healthy(
     assert result.summary == f"https://localhost:{server.port}/ answers (Jupyter 2.99.0); " + (
         "login required"
     )
+
+
+PROBE_IN_A_FRESH_INTERPRETER = """
+import json, sys
+from pathlib import Path
+from jupyter_bootstrap import https_probe
+result = https_probe.probe(https_probe.target_for(int(sys.argv[1]), Path(sys.argv[2]), False, []))
+print(json.dumps({"ok": result.ok, "requests": "requests" in sys.modules}))
+"""
+
+
+def test_the_probe_needs_no_requests(server: FakeJupyter, pair: tuple[Path, Path]) -> None:
+    """`status` probes on every run: the standard library's TLS client, not requests."""
+    ran = subprocess.run(
+        [sys.executable, "-c", PROBE_IN_A_FRESH_INTERPRETER, str(server.port), str(pair[0])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(ran.stdout) == {"ok": True, "requests": False}, ran.stderr
+
+
+def test_an_endless_answer_is_read_only_so_far(pair: tuple[Path, Path]) -> None:
+    """Whatever holds the port, a probe reads a bounded answer and comes back."""
+    with FakeJupyter(*pair) as server:
+        server.endless = 256 * 1024 * 1024
+        result = https_probe.probe(https_probe.target_for(server.port, pair[0], False, []))
+        time.sleep(0.2)  # the server's last write fails once the connection is gone
+    assert not result.ok
+    # What the kernel's buffers took in flight, not the 256 MiB offered.
+    assert server.sent < 32 * 1024 * 1024, server.sent
 
 
 def test_an_open_jupyter_fails_at_once(pair: tuple[Path, Path]) -> None:
