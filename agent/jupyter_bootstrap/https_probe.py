@@ -15,14 +15,11 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
-
-if TYPE_CHECKING:
-    import requests
+from typing import Any, Optional, Union
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024
 # A probe is one TLS handshake on loopback (milliseconds): asking often costs the server
 # nothing, and the first init waits for a just-started server no longer than it must.
 POLL_INTERVAL = 0.1
@@ -102,26 +99,6 @@ def _certificate_names(certfile: Path) -> tuple[set[str], bool]:
     return names, certificate.issuer == certificate.subject
 
 
-def session_for(hostname: str) -> requests.Session:
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    class PinnedHostname(HTTPAdapter):
-        """Connect to the URL's address, verify the certificate for `hostname`."""
-
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["server_hostname"] = hostname
-            kwargs["assert_hostname"] = hostname
-            super().init_poolmanager(*args, **kwargs)
-
-    session = requests.Session()
-    # No proxy (https_proxy is set on many machines), no netrc, and no REQUESTS_CA_BUNDLE
-    # overriding the certificate we verify against.
-    session.trust_env = False
-    session.mount("https://", PinnedHostname())
-    return session
-
-
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -131,7 +108,7 @@ class Answer:
         return json.loads(self.body)
 
 
-class _NoConnection(Exception):
+class NoConnection(Exception):
     """No TLS connection to the server: the result that says why."""
 
     def __init__(self, result: ProbeResult) -> None:
@@ -139,7 +116,7 @@ class _NoConnection(Exception):
         self.result = result
 
 
-class _LoopbackConnection(http.client.HTTPSConnection):
+class LoopbackConnection(http.client.HTTPSConnection):
     """Connects to 127.0.0.1 and verifies the certificate for (and sends SNI of) `hostname`,
     with the connect and the read timeouts of the probe."""
 
@@ -153,11 +130,11 @@ class _LoopbackConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._verified_name)
         self.sock.settimeout(READ_TIMEOUT)
 
-    def get(self, path: str) -> Answer:
-        self.request("GET", path)
+    def get(self, path: str, headers: Optional[dict[str, str]] = None) -> Answer:
+        self.request("GET", path, headers=headers or {})
         response = self.getresponse()
-        # Bounded: Jupyter's answers here are a few dozen bytes, and whatever else holds the
-        # port must not make a check read without end.
+        # Bounded: Jupyter's answers here are small (a kernel list is a few hundred bytes a
+        # kernel), and whatever else holds the port must not make a check read without end.
         return Answer(response.status, response.read(MAX_BODY))
 
 
@@ -183,27 +160,28 @@ def tls_context(verify: Union[str, bool]) -> ssl.SSLContext:
     return context
 
 
-def _connected(target: ProbeTarget) -> _LoopbackConnection:
+def connect(target: ProbeTarget) -> LoopbackConnection:
+    """A verified TLS connection to the server; NoConnection carries why there is none."""
     try:
         context = tls_context(target.verify)
     except ssl.SSLError as error:  # a CA file that holds no certificate
-        raise _NoConnection(_tls_failure(target, error)) from None
+        raise NoConnection(_tls_failure(target, error)) from None
     except OSError as error:  # the CA file to verify against is unreadable
-        raise _NoConnection(ProbeResult(False, f"cannot verify TLS: {error}", TLS_VERIFY)) from None
-    connection = _LoopbackConnection(target.port, target.hostname, context)
+        raise NoConnection(ProbeResult(False, f"cannot verify TLS: {error}", TLS_VERIFY)) from None
+    connection = LoopbackConnection(target.port, target.hostname, context)
     try:
         connection.connect()
     except ssl.SSLError as error:
         connection.close()
-        raise _NoConnection(_tls_failure(target, error)) from None
+        raise NoConnection(_tls_failure(target, error)) from None
     except ConnectionRefusedError:
         connection.close()
         result = ProbeResult(False, f"nothing listens on port {target.port}", REFUSED)
-        raise _NoConnection(result) from None
+        raise NoConnection(result) from None
     except OSError:  # a timeout too: the port is filtered, or the server is stuck
         connection.close()
         result = ProbeResult(False, f"cannot connect to port {target.port}", TIMEOUT)
-        raise _NoConnection(result) from None
+        raise NoConnection(result) from None
     return connection
 
 
@@ -211,8 +189,8 @@ def probe(target: ProbeTarget) -> ProbeResult:
     """One try: GET /api must answer with Jupyter's version, /api/contents with 403. One TLS
     connection for both requests."""
     try:
-        connection = _connected(target)
-    except _NoConnection as failed:
+        connection = connect(target)
+    except NoConnection as failed:
         return failed.result
     try:
         api = connection.get("/api")

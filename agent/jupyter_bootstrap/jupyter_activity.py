@@ -5,6 +5,7 @@ token of the config's managed block, without counting as activity itself."""
 
 from __future__ import annotations
 
+import http.client
 from typing import Any
 
 from jupyter_bootstrap import https_probe
@@ -17,35 +18,28 @@ class ActivityUnavailable(Exception):
 
 
 def read(target: ProbeTarget, token: str) -> Activity:
-    import requests
-
-    base = f"https://127.0.0.1:{target.port}"
     headers = {"Authorization": f"token {token}"}
-    timeout = (https_probe.CONNECT_TIMEOUT, https_probe.READ_TIMEOUT)
-    with https_probe.session_for(target.hostname) as session:
-        try:
-            # /api/status never counts as activity; no_track_activity keeps the kernel
-            # list from counting either, or every look would reset the idle time.
-            status = session.get(
-                f"{base}/api/status", headers=headers, verify=target.verify, timeout=timeout
-            )
-            kernels = session.get(
-                f"{base}/api/kernels",
-                params={"no_track_activity": "1"},
-                headers=headers,
-                verify=target.verify,
-                timeout=timeout,
-            )
-        except (requests.RequestException, OSError) as error:
-            raise ActivityUnavailable(f"no answer on port {target.port}: {_short(error)}") from None
-    for answer in (status, kernels):
-        if answer.status_code in (401, 403):
+    try:
+        connection = https_probe.connect(target)
+    except https_probe.NoConnection as failed:
+        raise ActivityUnavailable(f"no answer: {failed.result.summary}") from None
+    try:
+        # /api/status never counts as activity; no_track_activity keeps the kernel list
+        # from counting either, or every look would reset the idle time.
+        status = connection.get("/api/status", headers)
+        kernels = connection.get("/api/kernels?no_track_activity=1", headers)
+    except (http.client.HTTPException, OSError) as error:
+        raise ActivityUnavailable(f"no answer on port {target.port}: {_short(error)}") from None
+    finally:
+        connection.close()
+    for path, answer in (("/api/status", status), ("/api/kernels", kernels)):
+        if answer.status in (401, 403):
             raise ActivityUnavailable(
                 "Jupyter refuses our API token: it has not been restarted since the token "
                 "was added (`jupyter-bootstrap init` does that)"
             )
-        if answer.status_code != 200:
-            raise ActivityUnavailable(f"{answer.url} answered {answer.status_code}")
+        if answer.status != 200:
+            raise ActivityUnavailable(f"{path} answered {answer.status}")
     try:
         return _activity(status.json(), kernels.json())
     except (ValueError, KeyError, TypeError) as error:

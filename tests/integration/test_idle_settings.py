@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from jupyter_bootstrap import https_probe, jupyter_activity, jupyter_config
 from tests.support.cli import init_files_only
@@ -19,6 +20,13 @@ from tests.support.net import free_port
 pytestmark = pytest.mark.integration
 
 TOKEN = "an-api-token-of-43-characters-xxxxxxxxxxxxx"
+
+
+def api_session() -> requests.Session:
+    """A client of the server's REST API that no proxy or CA setting of the machine changes."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def test_culling_token_and_kernelspecs_with_a_real_server(
@@ -37,11 +45,11 @@ def test_culling_token_and_kernelspecs_with_a_real_server(
     config.write_text(jupyter_config.render_file("", "server", values))
     assert jupyter_config.block_token(config.read_text()) == TOKEN
     target = https_probe.target_for(port, certfile, own=False, hostnames=[])
-    base = f"https://127.0.0.1:{port}"
+    base = f"https://localhost:{port}"
     headers = {"Authorization": f"token {TOKEN}"}
     with (
         running_server(jupyter_prefix, config, home, port, certfile),
-        https_probe.session_for("localhost") as api,
+        api_session() as api,
     ):
         first = jupyter_activity.read(target, TOKEN)
         assert (first.kernels, first.busy_kernels, first.connections) == (0, 0, 0)
