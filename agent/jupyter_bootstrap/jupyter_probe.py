@@ -56,10 +56,10 @@ def _metadata_version(path: Path) -> Optional[str]:
     return None
 
 
-def _sees_more_than_its_site(prefix: Path, site: Path) -> bool:
+def _sees_more_than_its_site(prefix: Path, site: Path, home: Path) -> bool:
     """Whether the prefix's Python also finds packages outside `site`, before it or instead:
     the environment's path variables, a venv sharing the system's packages, or (outside a
-    venv) the user's own site-packages."""
+    venv) the user's own site-packages (in `home`: the user Jupyter runs as)."""
     if any(os.environ.get(name) for name in _PATH_VARIABLES):
         return True
     config = prefix / "pyvenv.cfg"
@@ -70,23 +70,33 @@ def _sees_more_than_its_site(prefix: Path, site: Path) -> bool:
             return True
         shared = re.search(r"^\s*include-system-site-packages\s*=\s*true\s*$", text, re.I | re.M)
         return shared is not None
-    return (Path.home() / ".local" / "lib" / site.parent.name / "site-packages").exists()
+    return (home / ".local" / "lib" / site.parent.name / "site-packages").exists()
 
 
-def versions_from_metadata(prefix: Path) -> Optional[Versions]:
+def versions_from_metadata(prefix: Path, home: Optional[Path] = None) -> Optional[Versions]:
     """What `importlib.metadata.version()` answers in the prefix's Python for each name,
     read from the one site-packages it has; None when that would not be exact: a `python`
-    that is no interpreter binary (a wrapper may change its path), several Python versions,
-    more places the Python looks in, a package found twice or only as an egg, or a package
-    missing while a .pth file may add a folder to look in."""
+    that is no interpreter binary (a wrapper may change its path) or whose version its name
+    does not tell, a site-packages of another Python version (a venv whose base Python was
+    upgraded under it), several Python versions, more places the Python looks in, a package
+    found twice or only as an egg, or a package missing while a .pth file may add a folder
+    to look in."""
+    # What bin/python really is: a venv's links to its base interpreter, a conda prefix's to
+    # its own python3.N; both end at a binary named after its version.
+    binary_path = (prefix / "bin" / "python").resolve()
+    named = re.fullmatch(r"python(3\.\d+)", binary_path.name)
+    if named is None:
+        return None
     try:
-        with (prefix / "bin" / "python").open("rb") as binary:
+        with binary_path.open("rb") as binary:
             if binary.read(4) != b"\x7fELF":
                 return None
     except OSError:
         return None
     sites = list(prefix.glob("lib/python3*/site-packages"))
-    if len(sites) != 1 or _sees_more_than_its_site(prefix, sites[0]):
+    if len(sites) != 1 or sites[0].parent.name != f"python{named.group(1)}":
+        return None
+    if _sees_more_than_its_site(prefix, sites[0], home or Path.home()):
         return None
     found: dict[str, list[tuple[str, str]]] = {name: [] for name in _NAMES}
     extended = False
@@ -127,14 +137,14 @@ def _versions_from_python(python: Path) -> Optional[Versions]:
     return versions if isinstance(versions, dict) else None
 
 
-def probe(prefix: Path) -> Optional[JupyterInstall]:
+def probe(prefix: Path, home: Optional[Path] = None) -> Optional[JupyterInstall]:
     """The Jupyter in `prefix`, or None when it has no usable Jupyter (no notebook and no
     jupyter_server, no jupyter command, or a Python that does not run)."""
     python = prefix / "bin" / "python"
     jupyter = prefix / "bin" / "jupyter"
     if not python.exists() or not jupyter.exists():
         return None
-    versions = versions_from_metadata(prefix) or _versions_from_python(python)
+    versions = versions_from_metadata(prefix, home) or _versions_from_python(python)
     if versions is None:
         return None
     install = JupyterInstall(

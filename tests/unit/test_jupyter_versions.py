@@ -16,7 +16,8 @@ from jupyter_bootstrap.jupyter_probe import versions_from_metadata
 def make_prefix(root: Path, venv: bool = True) -> Path:
     """A prefix whose bin/python looks like an interpreter binary and one site-packages."""
     (root / "bin").mkdir(parents=True)
-    (root / "bin" / "python").write_bytes(b"\x7fELF not really")
+    (root / "bin" / "python3.11").write_bytes(b"\x7fELF not really")
+    (root / "bin" / "python").symlink_to("python3.11")
     (root / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
     if venv:
         (root / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\n")
@@ -64,6 +65,8 @@ def test_the_version_is_the_metadata_s_not_the_folder_name_s(prefix: Path) -> No
         "egg",
         "missing with a pth",
         "path variable",
+        "another python's site",
+        "version not in the name",
     ],
 )
 def test_any_doubt_leaves_the_answer_to_the_python(
@@ -72,7 +75,15 @@ def test_any_doubt_leaves_the_answer_to_the_python(
     add_dist(prefix, "notebook", "7.2.2")
     site = prefix / "lib" / "python3.11" / "site-packages"
     if doubt == "wrapper":
-        (prefix / "bin" / "python").write_text('#!/bin/sh\nexec python3 -S "$@"\n')
+        (prefix / "bin" / "python3.11").write_text('#!/bin/sh\nexec python3 -S "$@"\n')
+    elif doubt == "another python's site":
+        # The base Python went from 3.11 to 3.12 under the venv: 3.12 never looks there.
+        (prefix / "bin" / "python3.12").write_bytes(b"\x7fELF not really")
+        (prefix / "bin" / "python").unlink()
+        (prefix / "bin" / "python").symlink_to("python3.12")
+    elif doubt == "version not in the name":
+        (prefix / "bin" / "python").unlink()
+        (prefix / "bin" / "python").write_bytes(b"\x7fELF not really")
     elif doubt == "two pythons":
         (prefix / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
     elif doubt == "system site":

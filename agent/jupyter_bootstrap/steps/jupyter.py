@@ -67,7 +67,7 @@ class JupyterStep:
 
     def check(self, ctx: Context) -> Status[JupyterPlan]:
         prefix = ctx.prefix
-        install = jupyter_probe.probe(prefix)
+        install = jupyter_probe.probe(prefix, ctx.account.home)
         ctx.facts.jupyter = install
         missing = missing_packages(install, ctx.settings.app)
         if missing:
