@@ -27,6 +27,7 @@ from typing import Optional
 import pytest
 
 import jupyter_bootstrap
+from tests.support.install_script import with_repository
 from tests.support.installer_server import Behaviour, InstallerServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -572,13 +573,6 @@ def loopback_index(sandbox: Sandbox, tmp_path: Path, url: str) -> None:
 
 
 PUBLISHED_REPOSITORY = "https://github.com/example-org/jupyter-bootstrap"
-
-
-def with_repository(url: str) -> bytes:
-    """install.sh as a release makes it: JB_REPOSITORY set to where the project lives."""
-    text = SCRIPT.read_text()
-    line = next(x for x in text.splitlines() if x.startswith("JB_REPOSITORY="))
-    return text.replace(line, f'JB_REPOSITORY="{url}"', 1).encode()
 
 
 @pytest.mark.parametrize(
