@@ -117,13 +117,21 @@ def unit_complaints(instance: SystemdInstance, installed: list[str]) -> list[str
     made = instance.run(
         [AGENT_PYTHON, "-c", RENDER_EVERY_UNIT, rendered, f"{JUPYTER_PREFIX}/bin/jupyter"]
     ).stdout.split()
-    said = []
+    complaints = []
     # Apart: the rendered units have the installed ones' names.
     for units in (installed, made):
         verify = instance.run(["systemd-analyze", "verify", *units], check=False)
-        said += (verify.stdout + verify.stderr).splitlines()
-    # systemd names the file and line of each directive it ignores (and exits 0).
-    return [line for line in said if "/etc/systemd/system/" in line or rendered in line]
+        names = tuple(f"{Path(unit).name}:" for unit in units)
+        # systemd names the file and line of each directive it ignores (and exits 0), or the
+        # unit for what it cannot use (a program that is not executable: and exits 1).
+        complaints += [
+            line
+            for line in (verify.stdout + verify.stderr).splitlines()
+            if "/etc/systemd/system/" in line or rendered in line or line.startswith(names)
+        ]
+        if verify.returncode != 0:
+            complaints.append(f"systemd-analyze verify exited {verify.returncode}")
+    return complaints
 
 
 @pytest.mark.parametrize("release", list(RELEASES))
@@ -191,6 +199,12 @@ def walk(journey: Journey, site: Served, digest: str) -> None:
     ours = journey.root("grep -l jupyter-bootstrap /etc/systemd/system/*.* | sort").split()
     assert f"/etc/systemd/system/{UNIT}" in ours, ours
     assert unit_complaints(instance, ours) == []
+    # Written, then enabled (which reloads the daemon): systemd runs what is on disk.
+    stale = journey.root(
+        "for u in " + " ".join(Path(path).name for path in ours) + "; do "
+        'echo "$u $(systemctl show -p NeedDaemonReload --value "$u")"; done'
+    )
+    assert [line for line in stale.splitlines() if not line.endswith(" no")] == [], stale
 
     pid = journey.main_pid()
     again = journey.part("init again", lambda: journey.agent("init"))
