@@ -14,7 +14,6 @@ import ssl
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
 
@@ -36,6 +35,7 @@ from jupyter_bootstrap.acme_errors import (
 from jupyter_bootstrap.acme_order import DEFAULT_CHALLENGES, Issued, order_certificate
 from tests.integration.conftest import StartPebble
 from tests.support.net import free_port
+from tests.support.not_a_directory import garbage_directory
 from tests.support.pebble import BLOCKED_NAME, Pebble
 
 pytestmark = pytest.mark.integration
@@ -323,44 +323,10 @@ def test_the_directory_is_verified_with_the_bundle_given_not_the_environment(
     assert "not trusted" in raised.value.message
 
 
-GARBAGE = {
-    "/html": (200, "text/html", b"<html><body>Welcome to the hotel wifi</body></html>"),
-    "/missing": (404, "text/html", b"<h1>Not Found</h1>"),
-    "/json": (200, "application/json", json.dumps({"hello": "world"}).encode()),
-    "/list": (200, "application/json", b"[1, 2, 3]"),
-}
-
-
-class _Garbage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        status, kind, body = GARBAGE.get(self.path, (500, "text/plain", b"?"))
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def garbage_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, CA bundle) of an HTTPS server on loopback that is not an ACME directory."""
-    key, cert = certs.self_signed(["localhost", LOOPBACK], "ec", certs.utc_now())
-    (tmp_path / "garbage.pem").write_bytes(key + cert)
-    (tmp_path / "garbage-ca.pem").write_bytes(cert)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "garbage.pem")
-    server = ThreadingHTTPServer((LOOPBACK, 0), _Garbage)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://{LOOPBACK}:{server.server_address[1]}", str(tmp_path / "garbage-ca.pem")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with garbage_directory(tmp_path) as served:
+        yield served
 
 
 @pytest.mark.parametrize(

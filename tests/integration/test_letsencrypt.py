@@ -23,7 +23,8 @@ from tests.support.cli import flat, init_files_only, invoke
 from tests.support.jupyter_server import running_server
 from tests.support.metadata_server import MetadataServer, metadata_service
 from tests.support.net import free_port
-from tests.support.pebble import Pebble
+from tests.support.not_a_directory import garbage_directory
+from tests.support.pebble import BLOCKED_NAME, Pebble
 from tests.support.report import step_states
 
 pytestmark = pytest.mark.integration
@@ -271,3 +272,48 @@ def test_init_and_info_say_what_a_ca_certificate_needs(
     assert document["renewal"]["last_ok"] is True
     rules = document["security_group"]["inbound_rules"]
     assert {"port": pebble.tls_port, "source": "Anywhere-IPv4"}.items() <= rules[-1].items()
+
+
+@pytest.mark.parametrize(
+    "case", ["directory that is not one", "name the CA refuses", "every nonce refused"]
+)
+def test_a_refused_order_says_why_and_keeps_the_certificate_that_serves(
+    home: Path,
+    jupyter_prefix: Path,
+    public_ip_is_loopback: MetadataServer,
+    start_pebble: StartPebble,
+    tmp_path: Path,
+    case: str,
+) -> None:
+    """What the CA (or something posing as one) refuses reaches the user as one message and
+    exit 1, and the certificate the server has keeps serving, byte for byte."""
+    assert init_files_only(jupyter_prefix).exit_code == 0  # self-signed, serving
+    certfile = home / "certs" / "mycert.pem"
+    before = certfile.read_bytes()
+    with garbage_directory(tmp_path) as (base, garbage_ca):
+        flags: tuple[str, ...]
+        if case == "directory that is not one":
+            flags = (
+                "--certificate", "letsencrypt", "--acme-directory", f"{base}/html",
+                "--acme-ca-bundle", garbage_ca, "--acme-tls-alpn-port", str(free_port()),
+                "--acme-http-port", str(free_port()),
+            )  # fmt: skip
+            said = f"{base}/html"
+        elif case == "name the CA refuses":
+            pebble = start_pebble()
+            flags = (*letsencrypt_flags(pebble, trust_file(pebble, tmp_path)),
+                     "--hostname", BLOCKED_NAME)  # fmt: skip
+            said = BLOCKED_NAME
+        else:
+            pebble = start_pebble(PEBBLE_WFE_NONCEREJECT="100")
+            flags = letsencrypt_flags(pebble, trust_file(pebble, tmp_path))
+            said = "run again"
+        result = init_files_only(jupyter_prefix, *flags)
+    assert result.exit_code == 1, result.output
+    assert said in flat(result.output)
+    assert "Traceback" not in result.output
+    assert certfile.read_bytes() == before
+    # The next run says what serves meanwhile.
+    status = invoke("status")
+    assert status.exit_code == 3, status.output
+    assert "the last attempt to get a certificate failed" in flat(status.output)
