@@ -82,6 +82,7 @@ def test_new_names_for_the_certificate_restart_nothing(
     """A stop/start that gave a new public address, then a name the user added: each is a
     new certificate, served to the next connection with the same server and its kernels."""
     with metadata_service(public_ipv4="203.0.113.7", public_hostname="") as imds:
+        imds.items["ipv6"] = "2600:1f18:abcd::7"  # an instance with an IPv6 address too
         monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", imds.url)
         init_on_port(jupyter_prefix, port)
         pid = fake.unit()["pid"]
@@ -97,7 +98,8 @@ def test_new_names_for_the_certificate_restart_nothing(
     served = x509.load_pem_x509_certificate((home / "certs" / "mycert.pem").read_bytes())
     names = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "lab.example.org" in names.get_values_for_type(x509.DNSName)
-    assert "198.51.100.9" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    addresses = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    assert {"198.51.100.9", "2600:1f18:abcd::7"} <= addresses
 
 
 def test_a_change_made_by_an_earlier_failed_run_still_restarts(
