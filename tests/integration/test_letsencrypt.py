@@ -317,3 +317,29 @@ def test_a_refused_order_says_why_and_keeps_the_certificate_that_serves(
     status = invoke("status")
     assert status.exit_code == 3, status.output
     assert "the last attempt to get a certificate failed" in flat(status.output)
+
+
+def test_metadata_that_does_not_answer_keeps_the_certificates_names(
+    home: Path,
+    jupyter_prefix: Path,
+    public_ip_is_loopback: MetadataServer,
+    pebble: Pebble,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A blip of the metadata service (or a boot before it answers) is no reason to call a
+    working certificate from the CA an error, nor to order another."""
+    flags = letsencrypt_flags(pebble, trust_file(pebble, tmp_path))
+    assert init_files_only(jupyter_prefix, *flags).exit_code == 0
+    before = (home / "certs" / "mycert.pem").read_bytes()
+    monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", f"http://127.0.0.1:{free_port()}")
+    status = invoke("status")
+    assert status.exit_code == 0, status.output
+    assert "gave no public address this time" in flat(status.output)
+    again = invoke("init")
+    assert again.exit_code == 0, again.output
+    assert step_states(again.output)["certificate"] == "ok"
+    assert (home / "certs" / "mycert.pem").read_bytes() == before
+    # Before any certificate from the CA, no answer still means no name: the error stands.
+    (home / "certs" / "mycert.pem").unlink()
+    assert invoke("status").exit_code == 2

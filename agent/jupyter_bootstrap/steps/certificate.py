@@ -223,6 +223,14 @@ def decide(
     return None, ""
 
 
+class NoPublicName(UserError):
+    """No name a CA could check; `answered` says whether instance metadata gave any name."""
+
+    def __init__(self, message: str, hint: str, answered: bool) -> None:
+        super().__init__(message, hint=hint)
+        self.answered = answered
+
+
 def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
     """The names a CA can check from the internet: the ones the user gave and the public
     ones from instance metadata. None: a user error, with what would give one."""
@@ -243,12 +251,13 @@ def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
     names, left_out = acme_names.public_names(candidates)
     if not names:
         found = ", ".join(f"{item.name} ({item.why})" for item in left_out) or "none"
-        raise UserError(
+        raise NoPublicName(
             "no name of this machine can get a certificate from Let's Encrypt: it must reach "
             f"a public IP address or a public DNS name (found: {found})",
             hint="give the instance a public IPv4 address (an Elastic IP keeps it across "
             "stop/start), or point a domain of yours at it and add --hostname NAME; or use "
             "--certificate self-signed",
+            answered=bool(public.names),
         )
     return names, left_out
 
@@ -385,23 +394,35 @@ class CertificateStep:
         certfile = ctx.paths.default_certfile
         ctx.facts.certfile = ctx.facts.keyfile = certfile
         fallback_names = required_names(ctx)
-        names, left_out = ca_names(ctx)
+        warnings: list[str] = []
+        pem = _read(certfile)
+        info, problem = self._inspect(ctx, certfile, certfile, pem, pem, soon=None)
+        leaf = trust_anchor.read_chain(pem)[0] if info is not None and pem else None
+        usable = info is not None
+        try:
+            names, left_out = ca_names(ctx)
+        except NoPublicName as error:
+            # The metadata service not answering this once (a slow boot, a blip) must not
+            # make a working certificate from the CA an error: its names still stand.
+            if error.answered or leaf is None or trust_anchor.is_self_issued(leaf):
+                raise
+            names, left_out = list(trust_anchor.subject_alt_names(leaf)), []
+            warnings.append(
+                "the instance metadata gave no public address this time: the certificate's "
+                "names are kept; if the instance has a new address, run `jupyter-bootstrap "
+                "init` once it answers"
+            )
         ctx.facts.cert_names = names
         # Said when they matter: when a certificate is about to be ordered without them.
         left_out_lines = [
             f"left out of the certificate: {item.name}, {item.why}" for item in left_out
         ]
-        warnings: list[str] = []
         record = renewal_record.load(ctx.paths.state_dir)
         if record is not None and not record.ok:
             warnings.append(
                 f"the last attempt to get a certificate failed ({record.when}): {record.detail}"
                 + ("; a self-signed certificate stands in" if record.fallback else "")
             )
-        pem = _read(certfile)
-        info, problem = self._inspect(ctx, certfile, certfile, pem, pem, soon=None)
-        leaf = trust_anchor.read_chain(pem)[0] if info is not None and pem else None
-        usable = info is not None
         reason = problem
         if leaf is not None and not reason:
             reason = _why_order(ctx, leaf, names)
