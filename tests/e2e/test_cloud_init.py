@@ -35,7 +35,7 @@ import urllib3
 from tests.e2e.cloud_image import JUPYTER_PREFIX, cloud_init_tarball
 from tests.e2e.instance import SystemdInstance, _write_root_file, ensure_prerequisites
 from tests.support.e2e_agent import HOME, USER, assert_login_works, run_agent, wait_for_https
-from tests.support.fake_installer import FakeInstaller, sha256
+from tests.support.fake_installer import miniforge_using, sha256
 from tests.support.install_agent import Served, serve_installer
 from tests.support.net import free_port
 
@@ -171,12 +171,7 @@ def launch(
 def site(agent_wheel: Path) -> Iterator[tuple[Served, bytes]]:
     """install.sh, the wheel and the Miniforge stand-in, served on loopback."""
     ensure_prerequisites()
-    installer = FakeInstaller(
-        distribution="miniforge",
-        python=f"{JUPYTER_PREFIX}/bin/python",
-        jupyter=f"{JUPYTER_PREFIX}/bin/jupyter",
-        payload_size=256 * 1024,
-    ).build()
+    installer = miniforge_using(JUPYTER_PREFIX)
     with serve_installer(agent_wheel, {SERVED_INSTALLER: installer}) as served:
         yield served, installer
 

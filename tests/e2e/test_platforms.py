@@ -40,7 +40,7 @@ from tests.support.e2e_agent import (
     wait_for_https,
     wait_until,
 )
-from tests.support.fake_installer import FakeInstaller, sha256
+from tests.support.fake_installer import miniforge_using, sha256
 from tests.support.install_agent import Served, install_agent, serve_installer
 from tests.support.net import free_port
 from tests.support.report import step_lines, step_states
@@ -64,12 +64,7 @@ def served(agent_wheel: Path) -> Iterator[tuple[Served, str]]:
     """install.sh, the wheel and a Miniforge stand-in whose Python and `jupyter` are the
     instance's Jupyter environment; and the installer's sha256."""
     ensure_prerequisites()
-    installer = FakeInstaller(
-        distribution="miniforge",
-        python=f"{JUPYTER_PREFIX}/bin/python",
-        jupyter=f"{JUPYTER_PREFIX}/bin/jupyter",
-        payload_size=256 * 1024,
-    ).build()
+    installer = miniforge_using(JUPYTER_PREFIX)
     with serve_installer(agent_wheel, {INSTALLER_PATH: installer}) as site:
         yield site, sha256(installer)
 

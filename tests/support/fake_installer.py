@@ -314,6 +314,17 @@ class FakeInstaller:
         return self.script().encode() + b"@@END_HEADER@@\n" + payload
 
 
+def miniforge_using(prefix: str) -> bytes:
+    """A small Miniforge stand-in whose Python and `jupyter` are those of `prefix`, a
+    Jupyter environment the e2e image already holds (no conda packages to install)."""
+    return FakeInstaller(
+        distribution="miniforge",
+        python=f"{prefix}/bin/python",
+        jupyter=f"{prefix}/bin/jupyter",
+        payload_size=256 * 1024,
+    ).build()
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
