@@ -373,7 +373,7 @@ class InstallerEpilogCommand(click.Command):
 
 
 def _installer_epilog() -> str:
-    from jupyter_bootstrap.conda_installers import PUBLISHERS
+    from jupyter_bootstrap.conda_publishers import PUBLISHERS
 
     lines = ["\b", "Where conda installers come from (set these for a mirror):"]
     for publisher in PUBLISHERS.values():

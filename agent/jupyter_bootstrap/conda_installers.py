@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from jupyter_bootstrap.conda_publishers import PUBLISHERS
 from jupyter_bootstrap.errors import StepFailed, UserError
 
 MiB = 1024 * 1024
@@ -35,30 +36,6 @@ PINNED_SHA256 = {
     ),
 }
 
-
-@dataclass(frozen=True)
-class Publisher:
-    """Where a distribution's installers live; `env` overrides the base URL (a mirror, or
-    a loopback server in the tests)."""
-
-    env: str
-    default_url: str
-    sidecar_hashes: bool  # True: `<asset>.sha256` beside each file; False: index page
-
-
-PUBLISHERS = {
-    "anaconda": Publisher(
-        "JUPYTER_BOOTSTRAP_ANACONDA_ARCHIVE_URL", "https://repo.anaconda.com/archive/", False
-    ),
-    "miniconda": Publisher(
-        "JUPYTER_BOOTSTRAP_MINICONDA_URL", "https://repo.anaconda.com/miniconda/", False
-    ),
-    "miniforge": Publisher(
-        "JUPYTER_BOOTSTRAP_MINIFORGE_URL",
-        "https://github.com/conda-forge/miniforge/releases/latest/download/",
-        True,
-    ),
-}
 
 # For the free-space check: the installer when the server does not say its size, and the
 # installed prefix (Anaconda asks for 5 GB in all; the small ones grow with Jupyter).
