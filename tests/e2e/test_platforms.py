@@ -125,7 +125,8 @@ def unit_complaints(instance: SystemdInstance, installed: list[str]) -> list[str
             if "/etc/systemd/system/" in line or rendered in line or line.startswith(names)
         ]
         if verify.returncode != 0:
-            complaints.append(f"systemd-analyze verify exited {verify.returncode}")
+            said = (verify.stdout + verify.stderr).strip()
+            complaints.append(f"systemd-analyze verify exited {verify.returncode}: {said}")
     return complaints
 
 

@@ -47,10 +47,10 @@ def test_it_installs_a_timer_whose_unit_decides_as_the_user_and_powers_off_as_ro
     service = directives((fake.unit_dir / SERVICE).read_text())
     program = f'"{sys.executable}" "-m" "jupyter_bootstrap"'
     assert f'ExecCondition={program} "idle-check"' in service
-    assert "ExecStart=+systemctl --no-block poweroff" in service
+    assert "ExecStart=+/bin/systemctl --no-block poweroff" in service
     assert [line for line in service if line.startswith("Exec")] == [
         f'ExecCondition={program} "idle-check"',
-        "ExecStart=+systemctl --no-block poweroff",
+        "ExecStart=+/bin/systemctl --no-block poweroff",
     ]
     assert f"User={home.owner()}" in service and "NoNewPrivileges=yes" in service
     assert "CapabilityBoundingSet=" in service
