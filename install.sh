@@ -32,6 +32,8 @@
 #                                       or Debian 11+
 #   JUPYTER_BOOTSTRAP_ALLOW_ROOT=1      install for root (cloud-init runs as root)
 #   JUPYTER_BOOTSTRAP_NO_MODIFY_PATH=1  never add ~/.local/bin to a shell profile
+#   JUPYTER_BOOTSTRAP_NO_SYSTEMD=1      install where systemd does not run (a container),
+#                                       for `jupyter-bootstrap init --no-service`
 #   JUPYTER_BOOTSTRAP_OS_RELEASE=FILE   read FILE instead of /etc/os-release (for tests)
 #   JUPYTER_BOOTSTRAP_SYSTEMD_DIR=DIR   look for DIR instead of /run/systemd/system (for
 #                                       tests, whose containers run no systemd)
