@@ -88,6 +88,7 @@ def test_nothing_is_published_unless_tag_package_and_installer_agree(
         pytest.param("v0.2.0", ("v0.1.0", "v0.1.1"), "true", id="the newest"),
         pytest.param("v0.1.1", ("v0.1.0", "v0.2.0"), "false", id="a fix on an older line"),
         pytest.param("v0.10.0", ("v0.2.0", "v0.9.0"), "true", id="by version, not by text"),
+        pytest.param("v1.3.0", ("v1.2.0", "v1.3.0-rc1"), "true", id="after its own rc tag"),
     ],
 )
 def test_only_the_highest_version_becomes_latest(
