@@ -26,6 +26,9 @@ class PublicAddress:
     # An instance's IPv6 address is public as it is (no NAT): metadata lists it per
     # interface, this is the first one's.
     ipv6: Optional[str] = None
+    # Whether the service answered at all (with a token): an instance without a public
+    # address has no names either, but it is not a service that failed to answer.
+    answered: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -49,12 +52,15 @@ def lookup() -> PublicAddress:
     import http.client
     from urllib.parse import urlsplit
 
-    parts = urlsplit(base)
+    try:
+        parts = urlsplit(base)
+        host, port = parts.hostname or "", parts.port or 80
+    except ValueError as error:  # a port that is no number
+        log.info("no usable instance metadata URL %s: %s", base, error)
+        return PublicAddress()
     prefix = parts.path.rstrip("/")
     # Never through a proxy (the service is only reachable directly): http.client uses none.
-    connection = http.client.HTTPConnection(
-        parts.hostname or "", parts.port or 80, timeout=TIMEOUT[0]
-    )
+    connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT[0])
 
     def ask(method: str, name: str, headers: dict[str, str]) -> Optional[str]:
         connection.request(method, f"{prefix}/latest/{name}", headers=headers)
@@ -75,8 +81,10 @@ def lookup() -> PublicAddress:
             hostname=ask("GET", "meta-data/public-hostname", headers),
             ipv4=ask("GET", "meta-data/public-ipv4", headers),
             ipv6=ask("GET", "meta-data/ipv6", headers),
+            answered=True,
         )
-    except (OSError, http.client.HTTPException) as error:
+    # ValueError: an answer that cannot go into a header (a token with a line break).
+    except (OSError, http.client.HTTPException, ValueError) as error:
         log.info("no instance metadata at %s: %s", base, error)
         return PublicAddress()
     finally:

@@ -335,11 +335,16 @@ def test_metadata_that_does_not_answer_keeps_the_certificates_names(
     monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", f"http://127.0.0.1:{free_port()}")
     status = invoke("status")
     assert status.exit_code == 0, status.output
-    assert "gave no public address this time" in flat(status.output)
+    assert "metadata service did not answer this time" in flat(status.output)
     again = invoke("init")
     assert again.exit_code == 0, again.output
     assert step_states(again.output)["certificate"] == "ok"
     assert (home / "certs" / "mycert.pem").read_bytes() == before
-    # Before any certificate from the CA, no answer still means no name: the error stands.
+    # A service that answers "no public address" (the instance lost it) is no blip: the
+    # error stands, as it does before any certificate from the CA.
+    with metadata_service() as private_subnet:
+        monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", private_subnet.url)
+        assert invoke("status").exit_code == 2
+    monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", f"http://127.0.0.1:{free_port()}")
     (home / "certs" / "mycert.pem").unlink()
     assert invoke("status").exit_code == 2

@@ -224,16 +224,20 @@ def decide(
 
 
 class NoPublicName(UserError):
-    """No name a CA could check; `answered` says whether instance metadata gave any name."""
+    """No name a CA could check. `silent`: the instance metadata service was asked and did
+    not answer (not: answered that there is no public address, nor: turned off)."""
 
-    def __init__(self, message: str, hint: str, answered: bool) -> None:
+    def __init__(
+        self, message: str, hint: str, silent: bool, left_out: list[acme_names.LeftOut]
+    ) -> None:
         super().__init__(message, hint=hint)
-        self.answered = answered
+        self.silent = silent
+        self.left_out = left_out
 
 
 def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
     """The names a CA can check from the internet: the ones the user gave and the public
-    ones from instance metadata. None: a user error, with what would give one."""
+    ones from instance metadata. Not one: NoPublicName, saying what would give one."""
     if ctx.settings.access == "tunnel":
         raise UserError(
             "a certificate from Let's Encrypt names the public address, but through an SSH "
@@ -257,7 +261,8 @@ def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
             hint="give the instance a public IPv4 address (an Elastic IP keeps it across "
             "stop/start), or point a domain of yours at it and add --hostname NAME; or use "
             "--certificate self-signed",
-            answered=bool(public.names),
+            silent=public_address.metadata_url() is not None and not public.answered,
+            left_out=left_out,
         )
     return names, left_out
 
@@ -404,13 +409,13 @@ class CertificateStep:
         except NoPublicName as error:
             # The metadata service not answering this once (a slow boot, a blip) must not
             # make a working certificate from the CA an error: its names still stand.
-            if error.answered or leaf is None or trust_anchor.is_self_issued(leaf):
+            if not error.silent or leaf is None or trust_anchor.is_self_issued(leaf):
                 raise
-            names, left_out = list(trust_anchor.subject_alt_names(leaf)), []
+            names, left_out = list(trust_anchor.subject_alt_names(leaf)), error.left_out
             warnings.append(
-                "the instance metadata gave no public address this time: the certificate's "
-                "names are kept; if the instance has a new address, run `jupyter-bootstrap "
-                "init` once it answers"
+                "the instance metadata service did not answer this time: the certificate's "
+                "names are kept; if the instance has a new public address, run "
+                "`jupyter-bootstrap init` again in a minute"
             )
         ctx.facts.cert_names = names
         # Said when they matter: when a certificate is about to be ordered without them.
