@@ -310,9 +310,10 @@ check_systemd() {
     [ -d "${JUPYTER_BOOTSTRAP_SYSTEMD_DIR:-/run/systemd/system}" ] && return 0
     [ "${JUPYTER_BOOTSTRAP_NO_SYSTEMD:-}" = 1 ] && return 0
     die "this machine does not run systemd, which keeps Jupyter running as a service" \
-        "On WSL, turn systemd on: add the two lines [boot] and systemd=true to" \
+        "On WSL 2, turn systemd on: add the two lines [boot] and systemd=true to" \
         "/etc/wsl.conf, run \`wsl --shutdown\` in Windows, open WSL again, then rerun this." \
-        "In a container: JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 installs anyway, then" \
+        "In a container: JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 installs anyway (piped:" \
+        "curl ... | JUPYTER_BOOTSTRAP_NO_SYSTEMD=1 bash), then" \
         "\`jupyter-bootstrap init --no-service\` writes the files and you start Jupyter." \
         "$JB_LAUNCH_HINT"
 }
@@ -665,7 +666,14 @@ print_next_steps() {
         warn "$(pretty "$found") comes first on PATH and is another $JB_NAME"
     fi
     say "Next, run:"
-    say "    ${OUT_BOLD}$JB_NAME init${OUT_RESET}"
+    if [ -d "${JUPYTER_BOOTSTRAP_SYSTEMD_DIR:-/run/systemd/system}" ]; then
+        say "    ${OUT_BOLD}$JB_NAME init${OUT_RESET}"
+    else
+        # Installed with JUPYTER_BOOTSTRAP_NO_SYSTEMD=1: a plain init would stop at the
+        # service step.
+        say "    ${OUT_BOLD}$JB_NAME init --no-service${OUT_RESET}"
+        say "then start Jupyter yourself (init says how)."
+    fi
 }
 
 install() {

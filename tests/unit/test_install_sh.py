@@ -457,6 +457,14 @@ def test_install_from_the_checkout_rerun_and_uninstall(sandbox: Sandbox) -> None
     assert "Installing" not in again.stdout
     assert mtimes_and_sizes(sandbox.home) == before
 
+    # In a container without systemd (allowed by the variable), the next step says so.
+    nowhere = str(sandbox.home / "no-systemd-here")
+    container = sandbox.run(**settings, SYSTEMD_DIR=nowhere, NO_SYSTEMD="1")
+    assert container.returncode == 0, container.stdout + container.stderr
+    assert container.stdout.rstrip().endswith(
+        "    jupyter-bootstrap init --no-service\nthen start Jupyter yourself (init says how)."
+    )
+
     gone = sandbox.run("--uninstall", **settings)
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not (sandbox.home / VENV).exists()
