@@ -553,24 +553,26 @@ release_missing() {
         "$LOG"; then
         return 0
     fi
+    local how=()
     case $JB_REPOSITORY in
         */OWNER/*)
             # A copy from before the first release does not know its repository yet: no
             # command that would send git to a placeholder.
-            die "$JB_NAME $version is not on the package index (PyPI): it is not published yet" \
-                "Install it from the project's source instead: clone the project from where" \
-                "you got this installer and run \`bash install.sh\` in the clone." \
-                "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL."
+            how=("Install it from the project's source instead: clone the project from where"
+                "you got this installer and run \`bash install.sh\` in the clone.")
+            ;;
+        *)
+            how=("Install it from the project's source instead. Run this, then this installer"
+                "again the same way (git must be installed:"
+                "$(sudo_hint)apt-get update && $(sudo_hint)apt-get install -y git):"
+                "  export JUPYTER_BOOTSTRAP_SOURCE=git+$JB_REPOSITORY"
+                "Or clone the project (git clone $JB_REPOSITORY) and run"
+                "\`bash install.sh\` in it: it installs that clone.")
             ;;
     esac
     die "$JB_NAME $version is not on the package index (PyPI): it is not published yet" \
-        "Install it from the project's source instead. Run this, then this installer again" \
-        "the same way (git must be installed:" \
-        "$(sudo_hint)apt-get update && $(sudo_hint)apt-get install -y git):" \
-        "  export JUPYTER_BOOTSTRAP_SOURCE=git+$JB_REPOSITORY" \
-        "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL." \
-        "Or clone the project (git clone $JB_REPOSITORY) and run" \
-        "\`bash install.sh\` in it: it installs that clone."
+        "${how[@]}" \
+        "Or set JUPYTER_BOOTSTRAP_SOURCE to a jupyter_bootstrap .whl file or its URL."
 }
 
 # ensure_link: sets LINK to where the command is linked.
