@@ -112,8 +112,8 @@ def choose(
 def cache_name(url: str, sha256: str) -> str:
     """The URL's file name when it is a plain one, else a name made from the hash (which
     must be a valid one: ValueError otherwise, as from `normalise_sha256`)."""
-    # Imported here: `init --help` reads this module's PUBLISHERS, and urllib.parse (with
-    # ipaddress) would be most of what that costs.
+    # Imported here: only a download needs it, and urllib.parse (with ipaddress) is a
+    # noticeable part of what importing this module would otherwise cost.
     from urllib.parse import unquote, urlsplit
 
     name = posixpath.basename(unquote(urlsplit(url).path))

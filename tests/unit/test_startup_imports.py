@@ -54,6 +54,8 @@ def test_help_and_version_import_none_of_the_heavy_libraries(args: tuple[str, ..
     modules = modules_after(*args)
     assert "jupyter_bootstrap.cli" in modules  # the probe did run the command line
     assert heavy_among(modules) == []
+    # init's help names where installers come from, not the table of their hashes.
+    assert "jupyter_bootstrap.conda_installers" not in modules
 
 
 # What checking a machine that is set up never needs: the ACME client (a certificate being

@@ -23,8 +23,7 @@ SECTION = "services"
 
 def fingerprint(unit_text: str, files: Sequence[Path]) -> str:
     """sha256 over the unit and each file's path and bytes (a missing or unreadable file
-    counts as such). The key is only ever hashed together with the rest: nothing about it
-    can be learnt from the result."""
+    counts as such): a file's content can only be told apart, never learnt, from it."""
     digest = hashlib.sha256()
     digest.update(unit_text.encode())
     for path in files:
