@@ -10,23 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from jupyter_bootstrap import https_probe, jupyter_activity, jupyter_config
 from tests.support.cli import init_files_only
+from tests.support.e2e_agent import https_session
 from tests.support.jupyter_server import running_server
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "an-api-token-of-43-characters-xxxxxxxxxxxxx"
-
-
-def api_session() -> requests.Session:
-    """A client of the server's REST API that no proxy or CA setting of the machine changes."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
 
 
 def test_culling_token_and_kernelspecs_with_a_real_server(
@@ -49,7 +42,7 @@ def test_culling_token_and_kernelspecs_with_a_real_server(
     headers = {"Authorization": f"token {TOKEN}"}
     with (
         running_server(jupyter_prefix, config, home, port, certfile),
-        api_session() as api,
+        https_session() as api,
     ):
         first = jupyter_activity.read(target, TOKEN)
         assert (first.kernels, first.busy_kernels, first.connections) == (0, 0, 0)
