@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jupyter_bootstrap import account as account_module
+from jupyter_bootstrap import derived
 from jupyter_bootstrap import paths as paths_module
 from jupyter_bootstrap.account import Account
 
@@ -43,6 +44,17 @@ def os_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+# Where the agent keeps what it derived (rendered templates, certificate facts), under HOME.
+RECORDS_UNDER_HOME = derived.RECORD_DIR
+
+
+@pytest.fixture(autouse=True)
+def _records_kept_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test without a throw-away home keeps them in its own directory, never in the home
+    of whoever runs the tests (the `home` fixture puts them back under its home)."""
+    monkeypatch.setattr(derived, "RECORD_DIR", tmp_path / "derived-records")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, os_release: Path) -> Iterator[Path]:
     """A fresh home for the user Jupyter is set up for. The tests run as root in CI, which
@@ -51,6 +63,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, os_release: Path) -> I
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(derived, "RECORD_DIR", RECORDS_UNDER_HOME)
     name = pwd.getpwuid(os.getuid()).pw_name
     pinned = Account(name, os.getuid(), os.getgid(), home)
     monkeypatch.setattr(account_module, "resolve", lambda user: pinned)

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from jupyter_bootstrap import managed_block
-from jupyter_bootstrap.literals import template_environment
-from jupyter_bootstrap.paths import template_dir
+from jupyter_bootstrap import managed_block, templating
 
 TEMPLATES = {
     "server": "jupyter_server_config.py.j2",
@@ -111,8 +109,8 @@ def cull_interval(idle_timeout: int) -> int:
 
 
 def render_block(kind: str, values: ConfigValues) -> str:
-    template = template_environment(template_dir()).get_template(TEMPLATES[kind])
-    return template.render(
+    return templating.render(
+        TEMPLATES[kind],
         ip=values.ip,
         port=values.port,
         root_dir=values.root_dir,

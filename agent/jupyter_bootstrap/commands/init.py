@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from jupyter_bootstrap import __version__, init_record
+from jupyter_bootstrap import __version__, derived, init_record
 from jupyter_bootstrap.commands import rollback
 from jupyter_bootstrap.commands.guarded import converging, follow_command
 from jupyter_bootstrap.commands.summary import print_summary
@@ -23,8 +23,11 @@ from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 def init(ctx: Context) -> None:
     steps = init_steps()
     if ctx.options.dry_run:
-        with systemctl.read_together(
-            checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+        with (
+            systemctl.read_together(
+                checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+            ),
+            derived.recall_only(),
         ):
             report = converge(ctx, steps, apply=False)
         ctx.console.info()
@@ -36,8 +39,13 @@ def init(ctx: Context) -> None:
     with converging(ctx, "init"):
         record = init_record.started(first_boot=os.environ.get(FIRST_BOOT_ENV) == "1")
         try:
-            with systemctl.read_together(
-                checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+            with (
+                systemctl.read_together(
+                    checked_units(
+                        ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip
+                    )
+                ),
+                derived.held_until_done(),
             ):
                 preflight(ctx, steps)
         except BootstrapError as error:

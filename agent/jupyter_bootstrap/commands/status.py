@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import click
 
-from jupyter_bootstrap import __version__, init_record
+from jupyter_bootstrap import __version__, derived, init_record
 from jupyter_bootstrap.commands import run_lock
 from jupyter_bootstrap.commands.housekeeping import (
     culling_document,
@@ -47,8 +47,11 @@ class WarningsOnly(Console):
 
 def status(ctx: Context, as_json: bool) -> int:
     """The exit code: 0 when all is well, 3 when something drifted."""
-    with systemctl.read_together(
-        checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+    with (
+        systemctl.read_together(
+            checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+        ),
+        derived.recall_only(),
     ):
         return _status(ctx, as_json)
 

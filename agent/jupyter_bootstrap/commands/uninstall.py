@@ -294,7 +294,7 @@ def _conda_prefix(
 
 def _agent_files(ctx: Context, plan: UninstallPlan) -> None:
     for directory, what in (
-        (ctx.paths.cache_dir, "downloads"),
+        (ctx.paths.cache_dir, "downloads, and renderings and certificate facts kept for speed"),
         (ctx.paths.state_dir, "the log and state (with the ACME account, if any)"),
     ):
         if not directory.exists() or not _deletable(ctx, directory):

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_bootstrap import paths
-from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.renewal_units import carried_environment
 from jupyter_bootstrap.service.unit import MARKER, group_name
 
@@ -37,17 +36,14 @@ def agent_run(user: str, gid: int, home: Path) -> AgentRun:
 
 def render(template: str, run: AgentRun, arguments: list[str], **values: Any) -> str:
     """A unit template with our marker, `run`'s fields and the agent's `arguments`."""
-    return (
-        template_environment(paths.template_dir())
-        .get_template(template)
-        .render(
-            marker=MARKER,
-            user=run.user,
-            group=run.group,
-            home=run.home,
-            program=run.program,
-            environment=run.environment,
-            arguments=["-m", "jupyter_bootstrap", *arguments],
-            **values,
-        )
+    return templating.render(
+        template,
+        marker=MARKER,
+        user=run.user,
+        group=run.group,
+        home=run.home,
+        program=run.program,
+        environment=run.environment,
+        arguments=["-m", "jupyter_bootstrap", *arguments],
+        **values,
     )

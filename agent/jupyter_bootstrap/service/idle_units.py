@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jupyter_bootstrap import durations, paths
-from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap import durations, templating
 from jupyter_bootstrap.service.agent_run import AgentRun, render
 from jupyter_bootstrap.service.renewal_units import base_name
 from jupyter_bootstrap.service.unit import MARKER, unit_name
@@ -49,8 +48,8 @@ def render_service(values: IdleUnitValues) -> str:
 
 
 def render_timer(values: IdleUnitValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(TIMER_TEMPLATE)
-    return template.render(
+    return templating.render(
+        TIMER_TEMPLATE,
         marker=MARKER,
         description=f"Look every {durations.describe(values.interval)} whether the machine "
         "has been idle long enough to power off (jupyter-bootstrap)",

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_bootstrap import paths
-from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.agent_run import AgentRun, render
 from jupyter_bootstrap.service.renewal_units import base_name
 from jupyter_bootstrap.service.unit import MARKER, unit_name
@@ -47,8 +46,8 @@ def render_service(values: KernelUnitValues) -> str:
 
 
 def render_path(values: KernelUnitValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(PATH_TEMPLATE)
-    return template.render(
+    return templating.render(
+        PATH_TEMPLATE,
         marker=MARKER,
         description="Watch the environments of "
         f"{unit_name(values.service_name)} for new kernels (jupyter-bootstrap)",

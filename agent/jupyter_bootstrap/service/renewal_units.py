@@ -9,8 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_bootstrap import paths
-from jupyter_bootstrap.literals import template_environment
+from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.unit import MARKER, unit_name
 
 SERVICE_TEMPLATE = "certificate-renewal.service.j2"
@@ -76,9 +75,9 @@ def values_for(
 
 
 def render_service(values: RenewalValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(SERVICE_TEMPLATE)
     jupyter = unit_name(values.service_name)
-    return template.render(
+    return templating.render(
+        SERVICE_TEMPLATE,
         marker=MARKER,
         description=f"Renew the certificate of {jupyter} (jupyter-bootstrap)",
         jupyter_unit=jupyter,
@@ -93,9 +92,9 @@ def render_service(values: RenewalValues) -> str:
 
 
 def render_timer(values: RenewalValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(TIMER_TEMPLATE)
     jupyter = unit_name(values.service_name)
-    return template.render(
+    return templating.render(
+        TIMER_TEMPLATE,
         marker=MARKER,
         description=f"Renew the certificate of {jupyter} twice a day (jupyter-bootstrap)",
     )

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from jupyter_bootstrap import paths
+from jupyter_bootstrap import paths, templating
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import read_bytes_or_none
-from jupyter_bootstrap.literals import template_environment
 from jupyter_bootstrap.run import run, sudo_argv
 from jupyter_bootstrap.service import systemctl
 from jupyter_bootstrap.service.systemctl import UnitState
@@ -77,8 +76,8 @@ def group_name(gid: int) -> str:
 
 
 def render(values: UnitValues) -> str:
-    template = template_environment(paths.template_dir()).get_template(TEMPLATE)
-    return template.render(
+    return templating.render(
+        TEMPLATE,
         marker=MARKER,
         description=values.description,
         user=values.user,
