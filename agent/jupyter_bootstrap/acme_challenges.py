@@ -33,28 +33,15 @@ from cryptography.x509.oid import NameOID
 from josepy.jwk import JWK
 
 from jupyter_bootstrap.acme_errors import ChallengePortUnavailable, PortProblem
+from jupyter_bootstrap.acme_ports import HTTP_01, TLS_ALPN_01, ChallengePorts
 
 log = logging.getLogger("jupyter_bootstrap")
 
-TLS_ALPN_01 = "tls-alpn-01"
-HTTP_01 = "http-01"
 ACME_TLS_PROTOCOL = "acme-tls/1"
 # id-pe-acmeIdentifier (RFC 8737 section 6.1).
 ACME_IDENTIFIER_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 # A CA that opens a connection and says nothing must not hold a responder thread for long.
 HANDSHAKE_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class ChallengePorts:
-    """Where the responders listen. The CA always connects to 443 and 80; other values are for
-    tests against Pebble, or for a port redirected to the standard one."""
-
-    tls_alpn: int = 443
-    http: int = 80
-
-    def for_challenge(self, challenge: str) -> int:
-        return self.tls_alpn if challenge == TLS_ALPN_01 else self.http
 
 
 class TLSALPN01Response(challenges.KeyAuthorizationChallengeResponse):

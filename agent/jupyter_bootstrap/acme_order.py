@@ -27,13 +27,7 @@ from josepy.errors import DeserializationError
 from josepy.jwk import JWK
 
 from jupyter_bootstrap import acme_account, certs, hostnames
-from jupyter_bootstrap.acme_challenges import (
-    HTTP_01,
-    TLS_ALPN_01,
-    Answer,
-    ChallengePorts,
-    responding,
-)
+from jupyter_bootstrap.acme_challenges import Answer, responding
 from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL as DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.acme_errors import (
     AcmeFailed,
@@ -54,6 +48,7 @@ from jupyter_bootstrap.acme_network import (
     server_name,
     trust_store,
 )
+from jupyter_bootstrap.acme_ports import HTTP_01, TLS_ALPN_01, ChallengePorts
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import Owner
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Union
 
 from cryptography import x509
@@ -13,25 +11,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from jupyter_bootstrap.trust_anchor import fingerprint_sha256
+from jupyter_bootstrap.certificate_facts import BadCertificate as BadCertificate
+from jupyter_bootstrap.certificate_facts import CertificateInfo, is_ip
+from jupyter_bootstrap.certificate_facts import utc_now as utc_now
+from jupyter_bootstrap.trust_anchor import describe
 
 VALID_DAYS = 365
-RENEW_BEFORE_DAYS = 30
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
 def _general_name(name: str) -> x509.GeneralName:
-    if _is_ip(name):
+    if is_ip(name):
         return x509.IPAddress(ipaddress.ip_address(name))
     return x509.DNSName(name)
 
@@ -100,30 +92,8 @@ def self_signed(names: list[str], key_type: str, now: datetime.datetime) -> tupl
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM)
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
-    not_after: datetime.datetime
-    dns_names: frozenset[str]
-    ip_addresses: frozenset[str]
-    fingerprint_sha256: str  # AA:BB:..., as browsers show it
-    key_matches: bool
-    self_issued: bool = True  # issuer == subject: self-signed, not from a CA
-
-    def uncovered(self, names: Iterable[str]) -> list[str]:
-        """The names among `names` this certificate does not cover (empty: it covers all)."""
-        missing = []
-        for name in names:
-            pool = self.ip_addresses if _is_ip(name) else self.dns_names
-            if name not in pool:
-                missing.append(name)
-        return missing
-
-
-class BadCertificate(ValueError):
-    """The files exist but are not a usable certificate/key pair."""
-
-
 def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
+    """Read with cryptography every time; certificate_facts.inspect keeps what it read."""
     try:
         certificate = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
@@ -145,15 +115,15 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     cert_public = certificate.public_key().public_bytes(serialization.Encoding.DER, spki)
     key_public = key.public_key().public_bytes(serialization.Encoding.DER, spki)
+    details = describe(certificate)
     return CertificateInfo(
-        not_after=certificate.not_valid_after_utc,
+        not_after=details.not_after,
         dns_names=dns,
         ip_addresses=ips,
-        fingerprint_sha256=fingerprint_sha256(certificate),
+        fingerprint_sha256=details.fingerprint_sha256,
         key_matches=cert_public == key_public,
-        self_issued=certificate.subject == certificate.issuer,
+        self_issued=details.self_signed,
+        not_before=details.not_before,
+        issuer=details.issuer,
+        names=details.names,
     )
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from jupyter_bootstrap.certs import CertificateInfo
+    from jupyter_bootstrap.certificate_facts import CertificateInfo
     from jupyter_bootstrap.conda import CondaInstall
     from jupyter_bootstrap.public_address import PublicAddress
 

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from jupyter_bootstrap import certs
-from jupyter_bootstrap.acme_challenges import HTTP_01, TLS_ALPN_01, ChallengePorts
 from jupyter_bootstrap.acme_errors import (
     AcmeProblem,
     ChallengePortInUse,
@@ -33,6 +32,7 @@ from jupyter_bootstrap.acme_errors import (
     ValidationFailed,
 )
 from jupyter_bootstrap.acme_order import DEFAULT_CHALLENGES, Issued, order_certificate
+from jupyter_bootstrap.acme_ports import HTTP_01, TLS_ALPN_01, ChallengePorts
 from tests.integration.conftest import StartPebble
 from tests.support.net import free_port
 from tests.support.not_a_directory import garbage_directory

@@ -19,17 +19,15 @@ from jupyter_bootstrap import certs
 from jupyter_bootstrap.acme_challenges import (
     ACME_IDENTIFIER_OID,
     ACME_TLS_PROTOCOL,
-    HTTP_01,
-    TLS_ALPN_01,
     TLSALPN01,
     Answer,
-    ChallengePorts,
     acme_identifier_value,
     responding,
     sni_name,
     validation_certificate,
 )
 from jupyter_bootstrap.acme_errors import ChallengePortInUse
+from jupyter_bootstrap.acme_ports import HTTP_01, TLS_ALPN_01, ChallengePorts
 from tests.support.net import free_port
 
 TOKEN = b"\x01" * 16  # what a CA sends base64url-encoded

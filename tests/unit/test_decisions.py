@@ -12,8 +12,8 @@ from typing import Any, NamedTuple, Optional
 
 import pytest
 
-from jupyter_bootstrap import kernelspecs, managed_block, stop_when_idle
-from jupyter_bootstrap.certs import CertificateInfo
+from jupyter_bootstrap import certs, kernelspecs, managed_block, stop_when_idle
+from jupyter_bootstrap.certificate_facts import CertificateInfo
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
 from jupyter_bootstrap.errors import UserError
@@ -255,7 +255,17 @@ NAMES = ["localhost", "127.0.0.1", "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"
 
 def cert(dns: list[str], ips: list[str]) -> CertificateInfo:
     far = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3000)
-    return CertificateInfo(far, frozenset(dns), frozenset(ips), "AA:BB", True)
+    return CertificateInfo(
+        not_after=far,
+        dns_names=frozenset(dns),
+        ip_addresses=frozenset(ips),
+        fingerprint_sha256="AA:BB",
+        key_matches=True,
+        self_issued=True,
+        not_before=far - datetime.timedelta(days=365),
+        issuer="localhost (jupyter-bootstrap)",
+        names=(*dns, *ips),
+    )
 
 
 COVERING = cert(["localhost", "ec2-3-8-1-2.eu-west-2.compute.amazonaws.com"], ["127.0.0.1"])
@@ -307,10 +317,11 @@ def test_no_certificate_change_asks_for_a_restart() -> None:
         assert plan.restart_reason is None
 
 
-def ca_leaf(life: datetime.timedelta, left: datetime.timedelta) -> Any:
-    """A leaf a CA issued for NAMES' IP address: its issuer is not its subject."""
+def ca_leaf(life: datetime.timedelta, left: datetime.timedelta) -> CertificateInfo:
+    """The facts of a leaf a CA issued for NAMES' IP address: its issuer is not its
+    subject."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -319,7 +330,7 @@ def ca_leaf(life: datetime.timedelta, left: datetime.timedelta) -> Any:
 
     key = ec.generate_private_key(ec.SECP256R1())
     expires = datetime.datetime.now(datetime.timezone.utc) + left
-    return (
+    leaf = (
         x509.CertificateBuilder()
         .subject_name(name("3.8.1.2"))
         .issuer_name(name("a test CA"))
@@ -333,6 +344,12 @@ def ca_leaf(life: datetime.timedelta, left: datetime.timedelta) -> Any:
         )
         .sign(key, hashes.SHA256())
     )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certs.inspect(leaf.public_bytes(serialization.Encoding.PEM), key_pem)
 
 
 DAY = datetime.timedelta(days=1)

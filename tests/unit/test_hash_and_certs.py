@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from jupyter_bootstrap import certs, jupyter_hash
+from jupyter_bootstrap import certificate_facts, certs, derived, jupyter_hash
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.hostnames import parse_hostname
 from jupyter_bootstrap.jupyter_hash import HashKind
@@ -114,3 +115,38 @@ def test_hostnames_are_normalised(raw: str, expected: str) -> None:
 def test_bad_hostnames_are_refused(bad: str) -> None:
     with pytest.raises(UserError):
         parse_hostname(bad)
+
+
+def test_the_facts_of_a_pair_are_read_once_and_then_recalled(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = certs.utc_now()
+    key_pem, cert_pem = certs.self_signed(["localhost", "127.0.0.1"], "ec", now)
+    first = certificate_facts.inspect(cert_pem, key_pem)
+    assert first == certs.inspect(cert_pem, key_pem)
+    assert first.issuer == "localhost (jupyter-bootstrap)" and first.names == (
+        "localhost",
+        "127.0.0.1",
+    )
+
+    def no_reading(cert: bytes, key: bytes) -> certificate_facts.CertificateInfo:
+        raise AssertionError("read again although the pair did not change")
+
+    monkeypatch.setattr(certs, "inspect", no_reading)
+    assert certificate_facts.inspect(cert_pem, key_pem) == first
+    # Another certificate (the same names, a new key) is another pair: read, not recalled.
+    other_key, other_cert = certs.self_signed(["localhost", "127.0.0.1"], "ec", now)
+    with pytest.raises(AssertionError, match="read again"):
+        certificate_facts.inspect(other_cert, other_key)
+    # A certificate with someone else's key is a pair of its own too.
+    with pytest.raises(AssertionError, match="read again"):
+        certificate_facts.inspect(cert_pem, other_key)
+
+
+def test_a_pair_that_cannot_be_used_is_read_again_every_time(home: Path) -> None:
+    key_pem, _ = certs.self_signed(["localhost"], "ec", certs.utc_now())
+    for _ in range(2):
+        with pytest.raises(certificate_facts.BadCertificate):
+            certificate_facts.inspect(b"not a cert", key_pem)
+    kept = home / derived.RECORD_DIR / certificate_facts.KIND
+    assert not kept.exists() or list(kept.iterdir()) == []

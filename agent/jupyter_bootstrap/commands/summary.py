@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from jupyter_bootstrap import trust_anchor
 from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.commands.guarded import follow_command
 from jupyter_bootstrap.commands.housekeeping import stop_line
@@ -50,6 +49,9 @@ def _issuer_from_the_ca(ctx: Context) -> Optional[str]:
     reached."""
     if not ctx.settings.letsencrypt:
         return None
+    # Here, not at the top: `status` prints no summary and so needs no cryptography.
+    from jupyter_bootstrap import trust_anchor
+
     try:
         data = read_bytes_or_none(ctx.certificate_files[0])
         leaf = trust_anchor.read_chain(data)[0] if data else None

@@ -9,21 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-
 from jupyter_bootstrap import (
     acme_names,
     acme_privilege,
-    certs,
+    certificate_facts,
     hostnames,
     kill_points,
     netaddrs,
     public_address,
     renewal_record,
-    trust_anchor,
 )
 from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL, directory_url
+from jupyter_bootstrap.acme_ports import ChallengePorts
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import (
@@ -36,9 +33,9 @@ from jupyter_bootstrap.files import (
 from jupyter_bootstrap.service import systemctl
 
 if TYPE_CHECKING:
-    # The ACME client is imported where a certificate is really ordered: a check of one
-    # that is fine (and `status`) never needs it.
-    from jupyter_bootstrap.acme_challenges import ChallengePorts
+    # The ACME client is imported where a certificate is really ordered, and cryptography
+    # (certs, trust_anchor) where one is made or read for the first time: a check of one
+    # that did not change (and `status`) needs neither.
     from jupyter_bootstrap.acme_errors import AcmeFailed
 
 DIR_MODE = 0o700
@@ -161,6 +158,11 @@ def made_by_us(cert_pem: bytes, ordered: Optional[str] = None) -> bool:
     """Whether this is a certificate certs.self_signed made (self-issued, with our
     organisation in the subject), or the one we last got from a CA (its fingerprint is
     `ordered`). Anything else at our paths is the user's, kept on change."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from jupyter_bootstrap import trust_anchor
+
     try:
         certificate = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
@@ -208,7 +210,10 @@ def _has_key(pem: Optional[bytes]) -> bool:
 
 
 def decide(
-    info: Optional[certs.CertificateInfo], problem: str, names: list[str], ownership: str
+    info: Optional[certificate_facts.CertificateInfo],
+    problem: str,
+    names: list[str],
+    ownership: str,
 ) -> tuple[Optional[bool], str]:
     """From what the pair is (`info`, None when unusable, and `problem` saying why), the
     names it must cover and what is wrong with its layout, owners and modes: (None, "")
@@ -267,17 +272,17 @@ def ca_names(ctx: Context) -> tuple[list[str], list[acme_names.LeftOut]]:
     return names, left_out
 
 
-def _why_order(ctx: Context, leaf: x509.Certificate, names: list[str]) -> str:
+def _why_order(ctx: Context, leaf: certificate_facts.CertificateInfo, names: list[str]) -> str:
     """Why the certificate from the CA must be (re)ordered now; empty when it need not."""
-    if trust_anchor.is_self_issued(leaf):
+    if leaf.self_issued:
         return "the certificate is self-signed, not from the CA"
-    held = set(trust_anchor.subject_alt_names(leaf))
+    held = set(leaf.names)
     uncovered = [name for name in names if name not in held]
     if uncovered:
         return "certificate does not cover " + ", ".join(uncovered)
-    expires = leaf.not_valid_after_utc
-    left = expires - certs.utc_now()
-    life = expires - leaf.not_valid_before_utc
+    expires = leaf.not_after
+    left = expires - certificate_facts.utc_now()
+    life = expires - leaf.not_before
     if ctx.options.force_renew:
         return "renewal asked for (--force)"
     if ctx.options.renew:
@@ -360,21 +365,23 @@ class CertificateStep:
         keyfile: Path,
         cert_pem: Optional[bytes],
         key_pem: Optional[bytes],
-        soon: Optional[datetime.timedelta] = datetime.timedelta(days=certs.RENEW_BEFORE_DAYS),
-    ) -> tuple[Optional[certs.CertificateInfo], str]:
+        soon: Optional[datetime.timedelta] = datetime.timedelta(
+            days=certificate_facts.RENEW_BEFORE_DAYS
+        ),
+    ) -> tuple[Optional[certificate_facts.CertificateInfo], str]:
         if cert_pem is None or key_pem is None:
             missing = certfile if cert_pem is None else keyfile
             return None, f"{missing} is missing or unreadable"
         try:
-            info = certs.inspect(cert_pem, key_pem)
-        except certs.BadCertificate as error:
+            info = certificate_facts.inspect(cert_pem, key_pem)
+        except certificate_facts.BadCertificate as error:
             if b"-----BEGIN CERTIFICATE-----" in cert_pem and not _has_key(key_pem):
                 return None, f"{keyfile} holds no private key"
             where = certfile if keyfile == certfile else f"{certfile} / {keyfile}"
             return None, f"{where}: {error}"
         if not info.key_matches:
             return None, f"the key in {keyfile} does not belong to the certificate in {certfile}"
-        now = certs.utc_now()
+        now = certificate_facts.utc_now()
         if info.not_after <= now:
             return None, f"certificate expired {info.not_after:%Y-%m-%d}"
         if soon is not None and info.not_after - now < soon:
@@ -402,16 +409,15 @@ class CertificateStep:
         warnings: list[str] = []
         pem = _read(certfile)
         info, problem = self._inspect(ctx, certfile, certfile, pem, pem, soon=None)
-        leaf = trust_anchor.read_chain(pem)[0] if info is not None and pem else None
         usable = info is not None
         try:
             names, left_out = ca_names(ctx)
         except NoPublicName as error:
             # The metadata service not answering this once (a slow boot, a blip) must not
             # make a working certificate from the CA an error: its names still stand.
-            if not error.silent or leaf is None or trust_anchor.is_self_issued(leaf):
+            if not error.silent or info is None or info.self_issued:
                 raise
-            names, left_out = list(trust_anchor.subject_alt_names(leaf)), error.left_out
+            names, left_out = list(info.names), error.left_out
             warnings.append(
                 "the instance metadata service did not answer this time: the certificate's "
                 "names are kept; if the instance has a new public address, run "
@@ -429,10 +435,8 @@ class CertificateStep:
                 + ("; a self-signed certificate stands in" if record.fallback else "")
             )
         reason = problem
-        if leaf is not None and not reason:
-            reason = _why_order(ctx, leaf, names)
-        from jupyter_bootstrap.acme_challenges import ChallengePorts
-
+        if info is not None and not reason:
+            reason = _why_order(ctx, info, names)
         order = AcmeOrder(
             directory=acme_directory(ctx),
             ports=ChallengePorts(
@@ -451,12 +455,11 @@ class CertificateStep:
                 order=order,
             )
             return drift(reason, plan, left_out_lines + warnings)
-        assert info is not None and leaf is not None
+        assert info is not None
         wrong = self._ownership_drift(ctx, certfile)
         if wrong:
             return drift(wrong, self._plan(ctx, False, names, wrong, None), warnings)
-        issuer = trust_anchor.describe(leaf).issuer
-        summary = f"{certfile}, from {issuer}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC"
+        summary = f"{certfile}, from {info.issuer}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC"
         if record is not None and record.ok:
             summary += f"; last renewed {record.when}"
         return good(summary, warnings)
@@ -464,6 +467,7 @@ class CertificateStep:
     def _order(self, ctx: Context, plan: CertificatePlan, order: AcmeOrder) -> str:
         """Get the certificate from the CA and put it in place in one rename; on failure,
         keep what serves (or put a self-signed stand-in there) and say why."""
+        from jupyter_bootstrap import certs, trust_anchor
         from jupyter_bootstrap.acme_errors import AcmeFailed
         from jupyter_bootstrap.acme_order import order_certificate
 
@@ -531,10 +535,12 @@ class CertificateStep:
         previous = renewal_record.load(ctx.paths.state_dir)
         fallback = previous is not None and previous.fallback and order.usable
         if not order.usable:
+            from jupyter_bootstrap import certs
+
             # Nothing that serves is left: a self-signed certificate stands in, so that
             # Jupyter keeps answering (with a warning in the browser) until the CA is back.
             key_pem, cert_pem = certs.self_signed(
-                list(order.fallback_names), ctx.settings.key_type, certs.utc_now()
+                list(order.fallback_names), ctx.settings.key_type, certificate_facts.utc_now()
             )
             atomic_write(plan.certfile, key_pem + cert_pem, FILE_MODE, ctx.account.owner)
             fallback = True
@@ -587,7 +593,10 @@ class CertificateStep:
         if plan.keep is not None:
             key_pem, cert_pem = plan.keep
         else:
-            key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, certs.utc_now())
+            from jupyter_bootstrap import certs
+
+            now = certificate_facts.utc_now()
+            key_pem, cert_pem = certs.self_signed(list(plan.names), plan.key_type, now)
         # One rename: a server reading it for a new connection gets the old pair or the new.
         atomic_write(plan.certfile, key_pem + cert_pem, FILE_MODE, owner)
         kill_points.reached("certificate:written")
