@@ -20,6 +20,7 @@ from cryptography import x509
 from jupyter_bootstrap import acme_names, trust_anchor
 from tests.integration.conftest import StartPebble
 from tests.support.cli import flat, init_files_only, invoke
+from tests.support.fresh_process import loaded_by
 from tests.support.jupyter_server import running_server
 from tests.support.metadata_server import MetadataServer, metadata_service
 from tests.support.net import free_port
@@ -79,6 +80,7 @@ def file_certificate(home: Path) -> x509.Certificate:
 def test_a_certificate_from_the_ca_is_served_and_renewed_without_a_restart(
     home: Path,
     jupyter_prefix: Path,
+    os_release: Path,
     public_ip_is_loopback: MetadataServer,
     pebble: Pebble,
     tmp_path: Path,
@@ -102,6 +104,12 @@ def test_a_certificate_from_the_ca_is_served_and_renewed_without_a_restart(
     pem = (home / "certs" / "mycert.pem").read_bytes()
     assert b"PRIVATE KEY" in pem and (home / "certs" / "mycert.pem").stat().st_mode & 0o777 == 0o600
     assert invoke("status").exit_code == 0
+    # Checked again in a fresh process: the certificate's facts (issuer, names, expiry) are
+    # recalled, so neither the ACME client nor cryptography is loaded to say all is well.
+    loaded = loaded_by(["status"], os_release, tmp_path / "no-units", tmp_path / "not-booted")
+    assert loaded.code == 0, loaded.output
+    assert loaded.heavy() == [], loaded.output
+    assert "from Pebble" in flat(loaded.output)
     assert invoke("cert", "renew").exit_code == 0  # not due: nothing happens
     assert file_certificate(home) == first
 

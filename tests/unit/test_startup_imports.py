@@ -15,6 +15,7 @@ import pytest
 from jupyter_bootstrap.service import systemctl
 from tests.support.cli import init_on_port
 from tests.support.fake_systemd import FakeSystemd
+from tests.support.fresh_process import loaded_by
 from tests.support.metadata_server import metadata_service
 
 # Each costs tens of milliseconds to import, and none is needed to print help or a version.
@@ -58,40 +59,8 @@ def test_help_and_version_import_none_of_the_heavy_libraries(args: tuple[str, ..
     assert "jupyter_bootstrap.conda_installers" not in modules
 
 
-# What checking a machine that is set up never needs: the ACME client (a certificate being
-# ordered) and requests (conda being downloaded, the instance metadata asked for).
-NOT_FOR_CHECKS = ("requests", "urllib3", "acme", "josepy", "OpenSSL")
-
-CONVERGED = """
-import json, os, pwd, sys
-from pathlib import Path
-from jupyter_bootstrap import account, https_probe, paths
-from jupyter_bootstrap.account import Account
-from jupyter_bootstrap.https_probe import ProbeResult
-from jupyter_bootstrap.service import systemctl
-
-# What the unit tier's fixtures do: the account pinned to this uid and home, a supported
-# OS, the stand-in systemd's units, and no server (the probe answers for it).
-name = pwd.getpwuid(os.getuid()).pw_name
-pinned = Account(name, os.getuid(), os.getgid(), Path(os.environ["HOME"]))
-account.resolve = lambda user: pinned
-paths.OS_RELEASE = Path(sys.argv[1])
-paths.SYSTEMD_UNIT_DIR = Path(sys.argv[2])
-systemctl.BOOTED_MARKER = Path(sys.argv[3])
-https_probe.probe = lambda target: ProbeResult(True, f"{target.url} answers")
-from jupyter_bootstrap.cli import main
-sys.argv = ["jupyter-bootstrap", *sys.argv[4:]]
-try:
-    main()
-    code = 0
-except SystemExit as exit:
-    code = exit.code
-sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
-"""
-
-
 @pytest.mark.parametrize("command", ["status", "init"])
-def test_checking_a_converged_machine_needs_no_acme_and_no_requests(
+def test_checking_a_converged_machine_needs_none_of_the_heavy_libraries(
     command: str,
     fake: FakeSystemd,
     jupyter_prefix: Path,
@@ -100,23 +69,13 @@ def test_checking_a_converged_machine_needs_no_acme_and_no_requests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The real code path in a fresh interpreter, against the stand-in systemd."""
-    booted = systemctl.BOOTED_MARKER
-    argv = [sys.executable, "-c", CONVERGED, str(os_release), str(fake.unit_dir), str(booted)]
     # On EC2 every check asks the instance metadata for the public names: here a loopback
     # service that speaks its protocol, so that lookup is part of what is checked.
     with metadata_service(public_ipv4="203.0.113.7") as imds:
         monkeypatch.setenv("JUPYTER_BOOTSTRAP_METADATA_URL", imds.url)
         init_on_port(jupyter_prefix, port)
         imds.requests.clear()
-        result = subprocess.run(
-            [*argv, command], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-        )
+        loaded = loaded_by([command], os_release, fake.unit_dir, systemctl.BOOTED_MARKER)
         assert "GET /latest/meta-data/public-ipv4" in imds.requests
-    found = json.loads(result.stderr.splitlines()[-1])
-    assert found["code"] == 0, result.stdout + result.stderr
-    heavy = [
-        name
-        for name in found["modules"]
-        if any(name == h or name.startswith(h + ".") for h in NOT_FOR_CHECKS)
-    ]
-    assert heavy == [], result.stdout
+    assert loaded.code == 0, loaded.output
+    assert loaded.heavy() == [], loaded.output

@@ -5,19 +5,29 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from jupyter_bootstrap import durations, jupyter_config, stop_when_idle
-from jupyter_bootstrap.commands.idle import verdict
 from jupyter_bootstrap.engine import Context
 from jupyter_bootstrap.service import idle_units, kernel_units, systemctl
 from jupyter_bootstrap.steps.kernels import conda_of, names, sync_plan, watched_folders
+
+if TYPE_CHECKING:
+    from jupyter_bootstrap.stop_when_idle import Verdict
 
 TURN_ON = "`jupyter-bootstrap init --stop-when-idle 3h`"
 
 
 def _managed(ctx: Context) -> bool:
     return not ctx.settings.no_service and systemctl.is_booted()
+
+
+def _verdict(ctx: Context, now: datetime) -> Verdict:
+    # Imported only when stopping when idle is on: it reads Jupyter's activity and the
+    # login sessions, which `status` of a machine without it never needs.
+    from jupyter_bootstrap.commands.idle import verdict
+
+    return verdict(ctx, now)
 
 
 # -- words -------------------------------------------------------------------------------------
@@ -67,7 +77,7 @@ def print_idle_now(ctx: Context) -> None:
     """The state of stopping when idle right now (status): how long idle, when it fires."""
     if not ctx.settings.stop_when_idle or not _managed(ctx):
         return
-    found = verdict(ctx, datetime.now(timezone.utc))
+    found = _verdict(ctx, datetime.now(timezone.utc))
     ctx.console.field("Idle stop", found.reason)
 
 
@@ -127,7 +137,7 @@ def stop_when_idle_document(ctx: Context, now: Optional[datetime] = None) -> dic
         return document
     document.update(state=None, reason=None, idle_seconds=None, idle_since=None, fires_at=None)
     if after and _managed(ctx):
-        found = verdict(ctx, now)
+        found = _verdict(ctx, now)
         document.update(
             state=found.state,
             reason=found.reason,
