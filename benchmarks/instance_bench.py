@@ -12,7 +12,9 @@ alone (bash's EPOCHREALTIME), so entering the instance costs neither side anythi
   either figure and what is compared is what install.sh adds;
 - first init (5): `init` with a Jupyter environment present, from a clean home to a
   healthy server, against the server's own cold start (`systemctl start` to /api answering);
-- no-op init and status (2): on the converged instance, against benchmarks/noop_floor.py.
+- no-op init and status (2): on the converged instance, against benchmarks/noop_floor.py;
+  beside them, what `import click` alone adds to that floor, and status against the floor
+  with it (noop_floor.py --with-click).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def measure(runs: int = MIN_RUNS) -> Section:
             section.figures.append(_install(instance, wheel, runs))
             section.figures.append(_first_init(instance, port, runs))
             section.figures.extend(_noop(instance, runs))
-            section.details = _timings_sample(instance)
+            section.details = _click_share(instance, runs) + _timings_sample(instance)
             section.details.insert(0, "systemd in the instance: " + _systemd_version(instance))
     return section
 
@@ -199,6 +201,26 @@ def _noop(instance: SystemdInstance, runs: int) -> list[Figure]:
             )
         )
     return figures
+
+
+def _click_share(instance: SystemdInstance, runs: int) -> list[str]:
+    """What the command-line library alone adds to the floor, and the no-op `status`
+    against the floor with it: the part of target 2's gap that is the agent's own code."""
+    timer = Timer(instance)
+    floor = functools.partial(timer, f"{AGENT_PYTHON} ~/noop_floor.py")
+    with_click = functools.partial(timer, f"{AGENT_PYTHON} ~/noop_floor.py --with-click")
+    click_alone = paired(with_click, floor, runs)
+    status = paired(functools.partial(timer, "jupyter-bootstrap status"), with_click, runs)
+    return [
+        "What `import click` alone adds to the floor: the floor with it "
+        f"{seconds(click_alone.a_median)} against {seconds(click_alone.b_median)}, "
+        f"{times(click_alone.ratio)} ({_note(click_alone)}).",
+        "",
+        "No-op `jupyter-bootstrap status` against that floor with `import click` "
+        f"(benchmarks/noop_floor.py --with-click): {seconds(status.a_median)} against "
+        f"{seconds(status.b_median)}, {times(status.ratio)} ({_note(status)}).",
+        "",
+    ]
 
 
 def _timings_sample(instance: SystemdInstance) -> list[str]:

@@ -2,11 +2,15 @@
 server is set up and working cannot avoid. Run with the agent's own Python, as the login
 user, inside the instance:
 
-    python noop_floor.py
+    python noop_floor.py [--with-click]
 
 Python starts; the settings file is read; systemd is asked once about the unit; one TLS
 handshake (verified against the server's certificate) and one HTTP request reach Jupyter.
 Standard library only: no import of the agent's dependencies is part of the floor.
+
+--with-click imports click first: the same floor for a command line built on click, as the
+agent's is. It is not the issue's floor; run_all shows it beside it, so that what the
+command-line library alone costs is told apart from what the agent's own code costs.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 
 def main() -> None:
+    if "--with-click" in sys.argv[1:]:
+        import click  # noqa: F401
     home = Path.home()
     settings = json.loads((home / ".config" / "jupyter-bootstrap" / "settings.json").read_text())
     port = int(settings.get("port") or 8888)
