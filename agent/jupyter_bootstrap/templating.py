@@ -1,10 +1,11 @@
 """Rendering our templates (Jupyter configs, systemd units). A converged run renders each
 one only to compare it with the file on disk, so what a rendering gave is kept (derived.py)
-under the digest of all it depends on: the agent's version, the template's source, the
-filters' source and the values."""
+under the digest of all it depends on: the agent's and jinja2's versions, the template's
+source, the filters' source and the values."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path, PurePath
 from typing import Any, Optional
@@ -31,13 +32,20 @@ def render(template: str, **values: Any) -> str:
 
 
 def _key(template: str, values: dict[str, Any]) -> Optional[str]:
-    """None when a value has no known exact text form: then nothing is recalled or kept."""
+    """None when a value has no known exact text form: then nothing is recalled or kept.
+    Keys keep their order (a template may loop over a mapping)."""
     try:
-        canonical = json.dumps(values, sort_keys=True, default=_plain, ensure_ascii=False)
+        canonical = json.dumps(values, default=_plain, ensure_ascii=False)
     except TypeError:
+        return None
+    # jinja2's version, from its package file (which holds __version__), found without
+    # importing it: an upgrade of jinja2 alone renders everything again.
+    jinja2 = importlib.util.find_spec("jinja2")
+    if jinja2 is None or jinja2.origin is None:
         return None
     return derived.digest(
         __version__.encode(),
+        Path(jinja2.origin).read_bytes(),
         template.encode(),
         (template_dir() / template).read_bytes(),
         Path(literals.__file__).read_bytes(),

@@ -159,3 +159,20 @@ def test_what_a_refused_run_would_keep_is_dropped(home: Path) -> None:
         templating.render(TIMER_TEMPLATE, **VALUES)
         assert not (home / derived.RECORD_DIR / templating.KIND).exists()
     assert len(records(home)) == 1
+
+
+def test_another_jinja2_renders_again(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jinja2 upgraded under the same agent: its package file differs, so does the key."""
+    templating.render(TIMER_TEMPLATE, **VALUES)
+    import importlib.machinery
+    import importlib.util
+
+    other = tmp_path / "jinja2" / "__init__.py"
+    other.parent.mkdir()
+    other.write_text('__version__ = "99.0"\n')
+    spec = importlib.machinery.ModuleSpec("jinja2", None, origin=str(other))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    templating.render(TIMER_TEMPLATE, **VALUES)
+    assert len(records(home)) == 2
