@@ -6,15 +6,19 @@ does not import cryptography."""
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import ipaddress
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from jupyter_bootstrap import __version__, derived
 
 KIND = "certificates"
+# One pair is checked per run (ours, or the one given with --certfile/--keyfile).
+NAME = "checked"
 RENEW_BEFORE_DAYS = 30
 
 
@@ -60,8 +64,8 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     """The facts of the certificate in `cert_pem` (its first, the leaf) and the key in
     `key_pem`. BadCertificate when they are not a usable pair (never kept: it is read again
     and said again on every run, until it is fixed)."""
-    key = derived.digest(KIND.encode(), __version__.encode(), cert_pem, key_pem)
-    kept = derived.recall(KIND, key)
+    key = derived.digest(KIND.encode(), __version__.encode(), *_readers(), cert_pem, key_pem)
+    kept = derived.recall(KIND, NAME, key)
     if kept is not None:
         try:
             return _from_json(kept)
@@ -70,8 +74,20 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     from jupyter_bootstrap import certs
 
     info = certs.inspect(cert_pem, key_pem)
-    derived.keep(KIND, key, _to_json(info))
+    derived.keep(KIND, NAME, key, _to_json(info))
     return info
+
+
+def _readers() -> tuple[bytes, ...]:
+    """The code that reads a pair (ours, and cryptography's version), found without
+    importing it: a change in either reads every pair again."""
+    here = Path(__file__).parent
+    ours = (here / "certs.py").read_bytes() + (here / "trust_anchor.py").read_bytes()
+    spec = importlib.util.find_spec("cryptography")
+    if spec is None or spec.origin is None:
+        return (ours,)
+    about = Path(spec.origin).with_name("__about__.py")
+    return (ours, about.read_bytes() if about.exists() else Path(spec.origin).read_bytes())
 
 
 def _to_json(info: CertificateInfo) -> bytes:

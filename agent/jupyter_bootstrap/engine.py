@@ -26,7 +26,7 @@ from typing import (
     runtime_checkable,
 )
 
-from jupyter_bootstrap import kill_points
+from jupyter_bootstrap import derived, kill_points
 from jupyter_bootstrap.errors import BootstrapError, StepFailed, UserError
 from jupyter_bootstrap.settings import Settings, save
 
@@ -383,7 +383,17 @@ def preflight(
     pass over a copy of the context: bad input (a certificate that does not match its key,
     a notebook folder that is a file...) and drifted prerequisites stop it here, steps bound
     to fail refuse here, and then every question is asked, so that nothing waits for an
-    answer behind a ten-minute download the user may have walked away from."""
+    answer behind a ten-minute download the user may have walked away from.
+
+    What the checks derived (renderings, a certificate's facts) is kept for the next run
+    only when nothing here refused: a refused run changes nothing."""
+    with derived.held_until_done():
+        return _preflight(ctx, steps, prerequisites, command)
+
+
+def _preflight(
+    ctx: Context, steps: Sequence[Step[Any]], prerequisites: Collection[str], command: str
+) -> Report:
     quiet = ctx.quiet_copy()
     report = converge(quiet, steps, False, prerequisites, command=command, foresee_restarts=True)
     # Asked once per run: off EC2 each lookup waits for the metadata address to time out.

@@ -1,7 +1,7 @@
 """Rendering our templates (Jupyter configs, systemd units). A converged run renders each
-one only to compare it with the file on disk, so what a rendering gave is kept (derived.py)
-under the digest of all it depends on: the agent's and jinja2's versions, the template's
-source, the filters' source and the values."""
+one only to compare it with the file on disk, so the last rendering of each template is
+kept (derived.py) with the digest of all it depends on: the agent's and jinja2's
+versions, the template's source, the filters' source and the values."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ KIND = "rendered"
 def render(template: str, **values: Any) -> str:
     """`template` (a file in the templates directory) rendered with `values`."""
     key = _key(template, values)
-    kept = derived.recall(KIND, key) if key is not None else None
+    kept = derived.recall(KIND, template, key) if key is not None else None
     if kept is not None:
         try:
             return kept.decode("utf-8")
@@ -27,7 +27,7 @@ def render(template: str, **values: Any) -> str:
             pass  # not what we keep: render it again
     text = literals.template_environment(template_dir()).get_template(template).render(**values)
     if key is not None:
-        derived.keep(KIND, key, text.encode("utf-8"))
+        derived.keep(KIND, template, key, text.encode("utf-8"))
     return text
 
 

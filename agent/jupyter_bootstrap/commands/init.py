@@ -23,12 +23,8 @@ from jupyter_bootstrap.user_data import FIRST_BOOT_ENV
 def init(ctx: Context) -> None:
     steps = init_steps()
     if ctx.options.dry_run:
-        with (
-            systemctl.read_together(
-                checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
-            ),
-            derived.recall_only(),
-        ):
+        units = checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+        with systemctl.read_together(units), derived.recall_only():
             report = converge(ctx, steps, apply=False)
         ctx.console.info()
         ctx.console.info(
@@ -39,13 +35,8 @@ def init(ctx: Context) -> None:
     with converging(ctx, "init"):
         record = init_record.started(first_boot=os.environ.get(FIRST_BOOT_ENV) == "1")
         try:
-            with (
-                systemctl.read_together(
-                    checked_units(
-                        ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip
-                    )
-                ),
-                derived.held_until_done(),
+            with systemctl.read_together(
+                checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
             ):
                 preflight(ctx, steps)
         except BootstrapError as error:

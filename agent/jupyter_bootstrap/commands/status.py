@@ -47,12 +47,8 @@ class WarningsOnly(Console):
 
 def status(ctx: Context, as_json: bool) -> int:
     """The exit code: 0 when all is well, 3 when something drifted."""
-    with (
-        systemctl.read_together(
-            checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
-        ),
-        derived.recall_only(),
-    ):
+    units = checked_units(ctx.settings.service_name, ctx.settings.no_service, ctx.options.skip)
+    with systemctl.read_together(units), derived.recall_only():
         return _status(ctx, as_json)
 
 

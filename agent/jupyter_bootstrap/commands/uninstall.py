@@ -1,7 +1,8 @@
 """`jupyter-bootstrap uninstall`: undo what `init` did and keep the user's work.
 
 Always removed: our service (stopped, disabled, unit deleted), our block in the Jupyter
-config (the user's own lines stay), our settings and state. Kept unless --purge: the
+config (the user's own lines stay), our settings and state, and the renderings and
+certificate facts kept to check faster. Kept unless --purge: the
 certificate and key, the conda install, downloads and the log. Never removed: notebooks,
 a certificate the user brought (--certfile), a unit or directory that is not ours, and a
 conda install the agent found rather than installed (installed.py keeps that record).
@@ -20,6 +21,7 @@ import click
 
 from jupyter_bootstrap import conda, installed, kernelspecs, managed_block, paths, sudo
 from jupyter_bootstrap import stop_when_idle as idle
+from jupyter_bootstrap.certificate_facts import KIND as KEPT_FACTS
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
@@ -31,6 +33,7 @@ from jupyter_bootstrap.service import (
     systemctl,
     unit,
 )
+from jupyter_bootstrap.templating import KIND as KEPT_RENDERINGS
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
@@ -231,16 +234,25 @@ def _settings(ctx: Context, plan: UninstallPlan) -> None:
         idle.state_path(ctx.paths.state_dir),
     )
     files = [p for p in candidates if p.exists()]
-    if not files:
+    # What init kept to check faster holds the rendered config, and so the hash as well.
+    kept = [
+        folder
+        for folder in (ctx.paths.cache_dir / KEPT_RENDERINGS, ctx.paths.cache_dir / KEPT_FACTS)
+        if folder.is_dir() and not folder.is_symlink()
+    ]
+    if not files and not kept:
         return
 
     def remove() -> str:
         for path in files:
             path.unlink(missing_ok=True)
+        for folder in kept:
+            shutil.rmtree(folder, ignore_errors=True)
         _remove_if_empty(ctx.paths.config_dir)
-        return "deleted " + ", ".join(str(p) for p in files)
+        return "deleted " + ", ".join(str(p) for p in files + kept)
 
-    plan.removals.append(Removal("settings", "the settings " + ", ".join(map(str, files)), remove))
+    what = ", ".join(map(str, files + kept))
+    plan.removals.append(Removal("settings", "the settings " + what, remove))
 
 
 def _certificates(ctx: Context, plan: UninstallPlan) -> None:
@@ -294,7 +306,7 @@ def _conda_prefix(
 
 def _agent_files(ctx: Context, plan: UninstallPlan) -> None:
     for directory, what in (
-        (ctx.paths.cache_dir, "downloads, and renderings and certificate facts kept for speed"),
+        (ctx.paths.cache_dir, "downloads"),
         (ctx.paths.state_dir, "the log and state (with the ACME account, if any)"),
     ):
         if not directory.exists() or not _deletable(ctx, directory):
