@@ -15,7 +15,10 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:
+    from jupyter_bootstrap.certificate_facts import CertificateInfo
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
@@ -65,28 +68,30 @@ def target_for(
     hostnames: list[str],
     from_ca: bool = False,
     ca_bundle: Optional[str] = None,
+    facts: Optional[CertificateInfo] = None,
 ) -> ProbeTarget:
     """Our self-signed certificate: trust it alone, for `localhost`. The user's own
     certificate: trust it alone too when it is self-signed, else the system's CAs (the
     certifi bundle requests ships); check it for the first configured name it covers. One
     from an ACME CA (`from_ca`): the CAs of `ca_bundle` when given (a private CA, the
-    tests' Pebble), else the system's, for the first name it holds."""
+    tests' Pebble), else the system's, for the first name it holds. `facts`: what the
+    certificate step found in `certfile` this run, so that it need not be read again."""
     if not own and not from_ca:
         return ProbeTarget(port, "localhost", str(certfile))
-    if from_ca:
-        names, self_signed = _certificate_names(certfile)
-        if self_signed:  # the fallback while the CA cannot be reached: ours after all
-            return ProbeTarget(port, "localhost", str(certfile))
-        covered = [name for name in hostnames if name.lower() in names]
-        hostname = (covered or sorted(names) or ["localhost"])[0]
-        return ProbeTarget(port, hostname, ca_bundle or True)
-    names, self_signed = _certificate_names(certfile)
+    names, self_signed = _certificate_names(certfile, facts)
+    if from_ca and self_signed:  # the fallback while the CA cannot be reached: ours after all
+        return ProbeTarget(port, "localhost", str(certfile))
     covered = [name for name in hostnames if name.lower() in names]
     hostname = (covered or sorted(names) or ["localhost"])[0]
+    if from_ca:
+        return ProbeTarget(port, hostname, ca_bundle or True)
     return ProbeTarget(port, hostname, str(certfile) if self_signed else True)
 
 
-def _certificate_names(certfile: Path) -> tuple[set[str], bool]:
+def _certificate_names(certfile: Path, facts: Optional[CertificateInfo]) -> tuple[set[str], bool]:
+    """(the names the certificate holds, DNS names lowercased; whether it is self-issued)."""
+    if facts is not None:
+        return set(facts.dns_names | facts.ip_addresses), facts.self_issued
     from cryptography import x509
 
     try:

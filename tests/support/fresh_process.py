@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +53,15 @@ class Loaded:
 
     def heavy(self) -> list[str]:
         """What a check of a machine that is set up should not have needed."""
-        return sorted(
-            name
-            for name in self.modules
-            if any(name == h or name.startswith(h + ".") for h in NOT_FOR_CHECKS)
-        )
+        return among(self.modules, NOT_FOR_CHECKS)
+
+
+def among(modules: Iterable[str], packages: Iterable[str]) -> list[str]:
+    """The modules of `modules` that are one of `packages` or inside one."""
+    wanted = tuple(packages)
+    return sorted(
+        name for name in modules if any(name == p or name.startswith(p + ".") for p in wanted)
+    )
 
 
 def loaded_by(args: Sequence[str], os_release: Path, unit_dir: Path, booted_marker: Path) -> Loaded:

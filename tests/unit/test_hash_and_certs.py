@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from jupyter_bootstrap import certificate_facts, certs, derived, jupyter_hash
+from jupyter_bootstrap import certificate_facts, certs, derived, https_probe, jupyter_hash
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.hostnames import parse_hostname
 from jupyter_bootstrap.jupyter_hash import HashKind
@@ -150,3 +151,21 @@ def test_a_pair_that_cannot_be_used_is_read_again_every_time(home: Path) -> None
             certificate_facts.inspect(b"not a cert", key_pem)
     kept = home / derived.RECORD_DIR / certificate_facts.KIND
     assert not kept.exists() or list(kept.iterdir()) == []
+
+
+def test_the_health_check_takes_the_names_from_the_facts_not_the_file(tmp_path: Path) -> None:
+    """What the certificate step found this run is what the probe checks the server for:
+    the file is not read (and parsed with cryptography) a second time."""
+    now = certs.utc_now()
+    key_pem, cert_pem = certs.self_signed(["jupyter.example.org", "127.0.0.1"], "ec", now)
+    facts = certs.inspect(cert_pem, key_pem)
+    missing = tmp_path / "not-there.pem"
+    mine = https_probe.target_for(
+        8888, missing, own=True, hostnames=["jupyter.example.org"], facts=facts
+    )
+    assert (mine.hostname, mine.verify) == ("jupyter.example.org", str(missing))
+    from_ca = dataclasses.replace(facts, self_issued=False)
+    ca = https_probe.target_for(
+        8888, missing, own=False, hostnames=[], from_ca=True, ca_bundle="/ca.pem", facts=from_ca
+    )
+    assert (ca.hostname, ca.verify) == ("127.0.0.1", "/ca.pem")

@@ -15,7 +15,7 @@ import pytest
 from jupyter_bootstrap.service import systemctl
 from tests.support.cli import init_on_port
 from tests.support.fake_systemd import FakeSystemd
-from tests.support.fresh_process import loaded_by
+from tests.support.fresh_process import among, loaded_by
 from tests.support.metadata_server import metadata_service
 
 # Each costs tens of milliseconds to import, and none is needed to print help or a version.
@@ -42,19 +42,13 @@ def modules_after(*args: str) -> set[str]:
     return set(json.loads(result.stderr.splitlines()[-1]))
 
 
-def heavy_among(modules: set[str]) -> list[str]:
-    return sorted(
-        name for name in modules if any(name == h or name.startswith(h + ".") for h in HEAVY)
-    )
-
-
 @pytest.mark.parametrize(
     "args", [("--version",), ("--help",), ("init", "--help"), ("status", "--help")]
 )
 def test_help_and_version_import_none_of_the_heavy_libraries(args: tuple[str, ...]) -> None:
     modules = modules_after(*args)
     assert "jupyter_bootstrap.cli" in modules  # the probe did run the command line
-    assert heavy_among(modules) == []
+    assert among(modules, HEAVY) == []
     # init's help names where installers come from, not the table of their hashes.
     assert "jupyter_bootstrap.conda_installers" not in modules
 

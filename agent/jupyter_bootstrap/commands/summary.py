@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Optional
 from jupyter_bootstrap.acme_directory import DEFAULT_DIRECTORY_URL
 from jupyter_bootstrap.commands.guarded import follow_command
 from jupyter_bootstrap.commands.housekeeping import stop_line
-from jupyter_bootstrap.errors import BootstrapError
-from jupyter_bootstrap.files import read_bytes_or_none
 from jupyter_bootstrap.steps.certificate import acme_directory
 
 if TYPE_CHECKING:
@@ -46,20 +44,11 @@ def url(ctx: Context) -> str:
 def _issuer_from_the_ca(ctx: Context) -> Optional[str]:
     """Who issued the certificate served now, when it is one from the CA (--certificate
     letsencrypt); None for a self-signed one, including the stand-in while the CA cannot be
-    reached."""
-    if not ctx.settings.letsencrypt:
+    reached. From what the certificate step found in the file this run."""
+    certificate = ctx.facts.certificate
+    if not ctx.settings.letsencrypt or certificate is None or certificate.self_issued:
         return None
-    # Here, not at the top: `status` prints no summary and so needs no cryptography.
-    from jupyter_bootstrap import trust_anchor
-
-    try:
-        data = read_bytes_or_none(ctx.certificate_files[0])
-        leaf = trust_anchor.read_chain(data)[0] if data else None
-    except (BootstrapError, trust_anchor.NotACertificate):
-        return None
-    if leaf is None or trust_anchor.is_self_issued(leaf):
-        return None
-    return trust_anchor.describe(leaf).issuer
+    return certificate.issuer
 
 
 def ca_trust(ctx: Context) -> str:

@@ -1,4 +1,5 @@
-"""The steps of `init`, in the order they run. Imported lazily: some pull in cryptography."""
+"""The steps of `init`, in the order they run. Imported lazily: `--help` and `--version` need
+none of them."""
 
 from __future__ import annotations
 

@@ -90,6 +90,7 @@ def probe_target(ctx: Context) -> https_probe.ProbeTarget:
         settings.hostnames,
         from_ca=settings.letsencrypt,
         ca_bundle=settings.acme_ca_bundle,
+        facts=ctx.facts.certificate,
     )
 
 
