@@ -5,6 +5,7 @@ versions, the template's source, the filters' source and the values."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 from pathlib import Path, PurePath
@@ -27,15 +28,18 @@ def render(template: str, **values: Any) -> str:
             pass  # not what we keep: render it again
     text = literals.template_environment(template_dir()).get_template(template).render(**values)
     if key is not None:
-        derived.keep(KIND, template, key, text.encode("utf-8"))
+        # (A value holding undecodable bytes, as a path or variable may: nothing to keep.)
+        with contextlib.suppress(UnicodeEncodeError):
+            derived.keep(KIND, template, key, text.encode("utf-8"))
     return text
 
 
 def _key(template: str, values: dict[str, Any]) -> Optional[str]:
     """None when a value has no known exact text form: then nothing is recalled or kept.
-    Keys keep their order (a template may loop over a mapping)."""
+    Keys keep their order (a template may loop over a mapping). A tuple and a list, or a
+    path and its string, give the same key: every filter renders them alike."""
     try:
-        canonical = json.dumps(values, default=_plain, ensure_ascii=False)
+        canonical = json.dumps(values, default=_plain)
     except TypeError:
         return None
     # jinja2's version, from its package file (which holds __version__), found without

@@ -260,3 +260,9 @@ def test_a_recalled_rendering_does_not_import_jinja2(home: Path) -> None:
     first, second = run(), run()
     assert first["jinja2"] is True and second["jinja2"] is False
     assert first["text"] == second["text"]
+
+
+def test_a_value_with_undecodable_bytes_is_rendered_not_kept(home: Path) -> None:
+    """A path or variable read from the system may hold them (as surrogates)."""
+    text = templating.render(TIMER_TEMPLATE, marker="#", description="Renew \udcff")
+    assert "\udcff" in text and records(home) == []
