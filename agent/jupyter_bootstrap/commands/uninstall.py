@@ -2,10 +2,10 @@
 
 Always removed: our service (stopped, disabled, unit deleted), our block in the Jupyter
 config (the user's own lines stay), our settings and state, and the renderings and
-certificate facts kept to check faster. Kept unless --purge: the
-certificate and key, the conda install, downloads and the log. Never removed: notebooks,
-a certificate the user brought (--certfile), a unit or directory that is not ours, and a
-conda install the agent found rather than installed (installed.py keeps that record).
+certificate facts kept to check faster. Kept unless --purge: the certificate and key, the
+conda install, downloads and the log. Never removed: notebooks, a certificate the user
+brought (--certfile), a unit or directory that is not ours, and a conda install the agent
+found rather than installed (installed.py keeps that record).
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def _settings(ctx: Context, plan: UninstallPlan) -> None:
     kept = [
         folder
         for folder in (ctx.paths.cache_dir / KEPT_RENDERINGS, ctx.paths.cache_dir / KEPT_FACTS)
-        if folder.is_dir() and not folder.is_symlink()
+        if folder.is_dir() and not folder.is_symlink() and _deletable(ctx, folder)
     ]
     if not files and not kept:
         return
