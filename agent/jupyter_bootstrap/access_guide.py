@@ -8,8 +8,7 @@ instance metadata or a --hostname, the instance's public name (`HOST`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 # Where `cert export` is told to write in the instructions: the login user's home, so that
 # `pscp`/`scp` name it without a path.
@@ -18,8 +17,7 @@ HOST_PLACEHOLDER = "HOST"
 SSH_PORT = 22
 
 
-@dataclass(frozen=True)
-class Reach:
+class Reach(NamedTuple):
     """The facts every instruction is made from."""
 
     user: str  # the login user (ssh's user@)
@@ -32,8 +30,7 @@ class Reach:
         return f"{self.user}@{self.host or HOST_PLACEHOLDER}"
 
 
-@dataclass(frozen=True)
-class InboundRule:
+class InboundRule(NamedTuple):
     """One row of the security group's inbound rules, in the EC2 console's own words."""
 
     type: str
@@ -85,8 +82,7 @@ def export_command() -> str:
     return f"jupyter-bootstrap cert export -o ~/{EXPORT_FILE}"
 
 
-@dataclass(frozen=True)
-class CopyCommands:
+class CopyCommands(NamedTuple):
     """How to copy the exported certificate from the instance to the computer in front of
     the user (run there, not on the instance)."""
 
@@ -99,8 +95,7 @@ def copy_commands(reach: Reach) -> CopyCommands:
     return CopyCommands(pscp=f"pscp -i KEY.ppk {source} .", scp=f"scp -i KEY.pem {source} .")
 
 
-@dataclass(frozen=True)
-class TrustStep:
+class TrustStep(NamedTuple):
     """How one system or browser is made to trust the certificate as a root."""
 
     system: str  # windows | macos | firefox | linux

@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from acme import client, errors, messages
@@ -32,8 +31,7 @@ ACCOUNT_ALG = ES256
 FILE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
     key: JWK
     url: Optional[str]  # None until the CA has registered the key
     terms_of_service: Optional[str] = None  # the terms agreed to, for the record

@@ -21,9 +21,8 @@ import ssl
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from acme import challenges, messages, standalone
 from cryptography import x509
@@ -122,8 +121,7 @@ def validation_certificate(
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """One challenge to answer: for which identifier, and the challenge as the CA sent it."""
 
     identifier: str

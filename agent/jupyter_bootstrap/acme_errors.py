@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from acme import messages
 
@@ -65,8 +64,7 @@ class NotAnAcmeDirectory(AcmeFailed):
         self.url = url
 
 
-@dataclass(frozen=True)
-class PortProblem:
+class PortProblem(NamedTuple):
     """A responder that could not listen: for which challenge, on which port, and why."""
 
     challenge: str
@@ -115,8 +113,7 @@ class ChallengePortInUse(ChallengePortUnavailable):
     """Every port the responders needed was held by another program."""
 
 
-@dataclass(frozen=True)
-class ValidationProblem:
+class ValidationProblem(NamedTuple):
     """The CA's verdict on one challenge, as read from the authorization's error."""
 
     challenge: str

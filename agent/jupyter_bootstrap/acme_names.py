@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ALLOW_LOOPBACK_ENV = "JUPYTER_BOOTSTRAP_ACME_ALLOW_LOOPBACK"
 
@@ -21,8 +21,7 @@ REFUSED_SUFFIXES = (".amazonaws.com",)
 PRIVATE_SUFFIXES = (".internal", ".local", ".localdomain", ".lan", ".home.arpa", ".test")
 
 
-@dataclass(frozen=True)
-class LeftOut:
+class LeftOut(NamedTuple):
     name: str
     why: str
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -63,8 +63,7 @@ DEFAULT_TIMEOUT = 180.0  # seconds for the CA to validate and issue, all checks 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-@dataclass(frozen=True)
-class Issued:
+class Issued(NamedTuple):
     chain_pem: bytes  # the leaf first, then the intermediates, as the CA sent them
     not_after: datetime.datetime
     profile: Optional[str]  # the profile asked for (None: the CA's default)

@@ -4,14 +4,13 @@ where an order would listen without importing the ACME client."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 TLS_ALPN_01 = "tls-alpn-01"
 HTTP_01 = "http-01"
 
 
-@dataclass(frozen=True)
-class ChallengePorts:
+class ChallengePorts(NamedTuple):
     """Where the responders listen. The CA always connects to 443 and 80; other values are for
     tests against Pebble, or for a port redirected to the standard one."""
 

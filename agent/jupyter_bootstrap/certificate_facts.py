@@ -10,9 +10,8 @@ import importlib.util
 import ipaddress
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jupyter_bootstrap import __version__, derived
 
@@ -22,8 +21,7 @@ NAME = "checked"
 RENEW_BEFORE_DAYS = 30
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
+class CertificateInfo(NamedTuple):
     not_after: datetime.datetime
     dns_names: frozenset[str]
     ip_addresses: frozenset[str]
@@ -91,7 +89,7 @@ def _readers() -> tuple[bytes, ...]:
 
 
 def _to_json(info: CertificateInfo) -> bytes:
-    document: dict[str, Any] = asdict(info)
+    document: dict[str, Any] = info._asdict()
     for field in ("not_after", "not_before"):
         document[field] = document[field].isoformat()
     for field in ("dns_names", "ip_addresses"):

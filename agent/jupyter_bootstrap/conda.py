@@ -11,9 +11,8 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from jupyter_bootstrap.errors import StepFailed
 from jupyter_bootstrap.run import run
@@ -50,8 +49,7 @@ class PrefixState(enum.Enum):
         return self in (PrefixState.ABSENT, PrefixState.EMPTY, PrefixState.BROKEN)
 
 
-@dataclass(frozen=True)
-class CondaInstall:
+class CondaInstall(NamedTuple):
     """A conda prefix as found (or as planned, when it is still to be installed)."""
 
     prefix: Path

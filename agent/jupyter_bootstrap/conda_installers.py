@@ -10,8 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from jupyter_bootstrap.conda_publishers import PUBLISHERS
 from jupyter_bootstrap.errors import StepFailed, UserError
@@ -46,8 +45,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,200}")
 
 
-@dataclass(frozen=True)
-class Installer:
+class Installer(NamedTuple):
     distribution: str
     url: str
     filename: str  # the name in the download cache

@@ -15,7 +15,6 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NamedTuple, Optional, Protocol
 
@@ -50,8 +49,7 @@ _NETWORK_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class DownloadResult:
+class DownloadResult(NamedTuple):
     path: Path
     sha256: str
     size: int

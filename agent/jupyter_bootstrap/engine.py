@@ -20,6 +20,7 @@ from typing import (
     Any,
     Callable,
     Generic,
+    NamedTuple,
     Optional,
     Protocol,
     TypeVar,
@@ -141,8 +142,7 @@ class RunState:
             self.found_by_hand.append(text)
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """What the preflight's silent pass of checks found, and with which settings."""
 
     steps: tuple[str, ...]
@@ -175,6 +175,9 @@ PasswordReader = Callable[[], str]
 
 @dataclass
 class Context:
+    """Everything a step sees: who runs, where things live, the settings it may change,
+    what this run was asked, the console, and what the checks found."""
+
     account: Account
     paths: Paths
     settings: Settings
@@ -265,6 +268,8 @@ class AsksFirst(Protocol):
 
 @dataclass
 class StepOutcome:
+    """One step's line in the report, with what its check found and how long it took."""
+
     step: str
     state: str  # ok, changed, drift, skipped, FAILED
     summary: str
@@ -274,6 +279,8 @@ class StepOutcome:
 
 @dataclass
 class Report:
+    """The outcome of every step, in order."""
+
     outcomes: list[StepOutcome] = field(default_factory=list)
 
     @property

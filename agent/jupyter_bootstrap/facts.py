@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.certificate_facts import CertificateInfo
@@ -13,15 +13,13 @@ if TYPE_CHECKING:
     from jupyter_bootstrap.public_address import PublicAddress
 
 
-@dataclass(frozen=True)
-class OsInfo:
+class OsInfo(NamedTuple):
     id: str
     version_id: str
     pretty_name: str
 
 
-@dataclass(frozen=True)
-class JupyterInstall:
+class JupyterInstall(NamedTuple):
     """Jupyter as found in a prefix."""
 
     prefix: Path
@@ -45,6 +43,8 @@ class JupyterInstall:
 
 @dataclass
 class Facts:
+    """What the checks learned about this machine, for the steps after them."""
+
     os: Optional[OsInfo] = None
     arch: Optional[str] = None
     conda: Optional[CondaInstall] = None  # the prefix the conda step found or installed

@@ -13,17 +13,14 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from jupyter_bootstrap.errors import StepFailed, UserError
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """Who should own what we write (the login user, even when the agent runs as root)."""
 
     uid: int
@@ -46,6 +43,10 @@ def atomic_write(
     and gets its final mode and owner before the rename, so the secret in a key file is never
     readable by others, not even for a moment.
     """
+    # Imported here: a check that finds nothing to write (status, a no-op init) never
+    # pays for tempfile and the shutil and random it pulls in.
+    import tempfile
+
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

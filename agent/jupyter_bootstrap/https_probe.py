@@ -13,9 +13,8 @@ import os
 import socket
 import ssl
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 if TYPE_CHECKING:
     from jupyter_bootstrap.certificate_facts import CertificateInfo
@@ -36,8 +35,7 @@ NOT_JUPYTER = "not-jupyter"
 OPEN = "auth-not-enforced"
 
 
-@dataclass(frozen=True)
-class ProbeTarget:
+class ProbeTarget(NamedTuple):
     port: int
     hostname: str  # checked against the certificate and sent as SNI
     verify: Union[str, bool]  # the CA file, or True for the system's CAs
@@ -47,8 +45,7 @@ class ProbeTarget:
         return f"https://{self.hostname}:{self.port}/"
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(NamedTuple):
     ok: bool
     summary: str
     kind: str = ""
@@ -104,8 +101,7 @@ def _certificate_names(certfile: Path, facts: Optional[CertificateInfo]) -> tupl
     return names, certificate.issuer == certificate.subject
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status: int
     body: bytes
 

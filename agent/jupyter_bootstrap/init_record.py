@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.files import Owner, atomic_write, ensure_dir
 
 FILE_NAME = "last-init.json"
 
 
-@dataclass(frozen=True)
-class InitRecord:
+class InitRecord(NamedTuple):
     started_at: str  # UTC, YYYY-MM-DDTHH:MM:SSZ
     # True: started by the first-boot script of `jupyter-bootstrap cloud-init`.
     first_boot: bool = False
@@ -48,8 +46,8 @@ class InitRecord:
         return "the last `jupyter-bootstrap init`"
 
     def failed_at(self, step: Optional[str], message: str, hint: Optional[str]) -> InitRecord:
-        return replace(
-            self, finished_at=now_text(), ok=False, step=step, message=message, hint=hint
+        return self._replace(
+            finished_at=now_text(), ok=False, step=step, message=message, hint=hint
         )
 
 
@@ -99,4 +97,4 @@ def forget(state_dir: Path) -> None:
 
 def save(state_dir: Path, record: InitRecord, owner: Optional[Owner] = None) -> None:
     ensure_dir(state_dir, 0o700, owner)
-    atomic_write(_path(state_dir), json.dumps(asdict(record), indent=2) + "\n", 0o600, owner)
+    atomic_write(_path(state_dir), json.dumps(record._asdict(), indent=2) + "\n", 0o600, owner)

@@ -12,10 +12,9 @@ doubt, the agent owns less, never more.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from jupyter_bootstrap.files import Owner, atomic_write, ensure_dir
 
@@ -26,8 +25,7 @@ INSTALLING = "installing"
 INSTALLED = "installed"
 
 
-@dataclass(frozen=True)
-class CondaRecord:
+class CondaRecord(NamedTuple):
     """A conda prefix this agent started installing (and, once `finished`, installed)."""
 
     prefix: Path

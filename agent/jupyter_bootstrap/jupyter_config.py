@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from jupyter_bootstrap import managed_block, templating
 
@@ -76,8 +75,7 @@ LEGACY_NOTEBOOK_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class LegacyCleanup:
+class LegacyCleanup(NamedTuple):
     """A classic Notebook config with our settings' legacy lines taken out."""
 
     kept: str
@@ -85,8 +83,7 @@ class LegacyCleanup:
     moved: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ConfigValues:
+class ConfigValues(NamedTuple):
     ip: str
     port: int
     root_dir: str

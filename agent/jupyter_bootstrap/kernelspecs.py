@@ -15,9 +15,8 @@ import json
 import re
 import shlex
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.files import Owner, atomic_write, ensure_dir
 
@@ -29,8 +28,7 @@ SPEC_FILE = "kernel.json"
 SETTLING_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     path: Path
     python: Optional[Path]  # bin/python, when there is one
     has_ipykernel: bool
@@ -55,8 +53,7 @@ class Environment:
         return f"{python} -m pip install ipykernel"
 
 
-@dataclass(frozen=True)
-class FoundSpec:
+class FoundSpec(NamedTuple):
     """A kernelspec in the user's kernelspec folder."""
 
     name: str
@@ -70,15 +67,13 @@ class FoundSpec:
         return self.environment is not None
 
 
-@dataclass(frozen=True)
-class WantedSpec:
+class WantedSpec(NamedTuple):
     name: str
     environment: Path
     text: str
 
 
-@dataclass(frozen=True)
-class SyncPlan:
+class SyncPlan(NamedTuple):
     write: tuple[WantedSpec, ...]
     remove: tuple[FoundSpec, ...]
     current: tuple[WantedSpec, ...]  # every kernelspec of ours once carried out

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 BEGIN = "# >>> jupyter-bootstrap managed block >>>"
 END = "# <<< jupyter-bootstrap managed block <<<"
@@ -13,8 +12,7 @@ NOTICE = (
 )
 
 
-@dataclass(frozen=True)
-class SplitFile:
+class SplitFile(NamedTuple):
     before: str
     block: Optional[str]  # the body between the markers; None when there are no markers
     after: str

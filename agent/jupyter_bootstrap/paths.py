@@ -7,14 +7,13 @@ conda prefixes (conda.py), and the records it keeps in the state directory
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP = "jupyter-bootstrap"
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
     """Locations derived from the home directory of the user Jupyter runs as."""
 
     home: Path

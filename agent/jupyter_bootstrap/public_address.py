@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 DEFAULT_METADATA_URL = "http://169.254.169.254"
 TOKEN_TTL_SECONDS = "60"
@@ -19,8 +18,7 @@ MAX_ANSWER = 64 * 1024
 log = logging.getLogger("jupyter_bootstrap")
 
 
-@dataclass(frozen=True)
-class PublicAddress:
+class PublicAddress(NamedTuple):
     hostname: Optional[str] = None
     ipv4: Optional[str] = None
     # An instance's IPv6 address is public as it is (no NAT): metadata lists it per

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.files import Owner, atomic_write, ensure_dir
 
 FILE_NAME = "certificate.json"
 
 
-@dataclass(frozen=True)
-class RenewalRecord:
+class RenewalRecord(NamedTuple):
     attempted_at: str  # UTC, YYYY-MM-DDTHH:MM:SSZ
     ok: bool
     detail: str  # what was issued, or what went wrong (one line)
@@ -60,7 +58,7 @@ def load(state_dir: Path) -> Optional[RenewalRecord]:
 
 def save(state_dir: Path, record: RenewalRecord, owner: Optional[Owner] = None) -> None:
     ensure_dir(state_dir, 0o700, owner)
-    atomic_write(_path(state_dir), json.dumps(asdict(record), indent=2) + "\n", 0o600, owner)
+    atomic_write(_path(state_dir), json.dumps(record._asdict(), indent=2) + "\n", 0o600, owner)
 
 
 def forget(state_dir: Path) -> None:

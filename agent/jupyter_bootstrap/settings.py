@@ -25,6 +25,8 @@ CERTIFICATE_KINDS = ("self-signed", "letsencrypt")
 
 @dataclass
 class Settings:
+    """The saved choices: every re-run starts from them, and an option given again wins."""
+
     schema_version: int = SCHEMA_VERSION
     distribution: str = "anaconda"
     prefix: Optional[str] = None

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import durations
 from jupyter_bootstrap.console import duration
@@ -107,8 +106,7 @@ def what_it_does(after: int) -> str:
 # -- what the check sees ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(NamedTuple):
     """Jupyter's own account of itself (/api/status, /api/kernels)."""
 
     started: datetime
@@ -118,8 +116,7 @@ class Activity:
     connections: int
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """Everything one look at the machine found."""
 
     unit: str  # jupyter.service
@@ -131,8 +128,7 @@ class Observation:
     last_in_use: Optional[datetime]  # the state file's last moment in use
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     state: str  # stopped | unknown | in-use | idle
     reason: str
     idle_since: Optional[datetime] = None

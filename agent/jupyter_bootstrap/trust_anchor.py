@@ -9,7 +9,7 @@ is all we can offer."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,8 +22,7 @@ class NotACertificate(ValueError):
     """The file holds no PEM certificate."""
 
 
-@dataclass(frozen=True)
-class CertificateDetails:
+class CertificateDetails(NamedTuple):
     subject: str  # the common name, else the whole subject as RFC 4514 text
     issuer: str
     self_signed: bool

@@ -19,8 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from jupyter_bootstrap.errors import UserError
@@ -37,8 +36,7 @@ FIRST_BOOT_ENV = "JUPYTER_BOOTSTRAP_FIRST_BOOT"
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
-@dataclass(frozen=True)
-class FirstBoot:
+class FirstBoot(NamedTuple):
     """What the first boot does: install the agent from `install_url` (with `source` as
     its pip requirement, None for install.sh's own default) for `user`, then run the agent
     with `agent_args` (`init --user NAME ...`)."""

@@ -4,7 +4,6 @@ whether the running server must restart (a restart kills every kernel)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import ipaddress
 from pathlib import Path
@@ -243,7 +242,7 @@ def test_moving_legacy_lines_restarts_the_server() -> None:
     """Notebook 7 reads jupyter_notebook_config.py at start: taking lines out of it is a
     change the running server has not loaded, even when our own file is right."""
     rewrite = config.decide_legacy("server", NOTEBOOK_CONFIG, SEED_TUTORIAL.encode())
-    plan = dataclasses.replace(config_plan(None, False), legacy=rewrite)
+    plan = config_plan(None, False)._replace(legacy=rewrite)
     assert plan.restart_reason == config.CONFIG_CHANGED
     assert "jupyter_notebook_config.py" in plan.action
 
@@ -637,13 +636,13 @@ RUNNING_TABLE = [
         id="a pid outside the unit tells nothing",
     ),
     pytest.param(
-        dataclasses.replace(unit_state(), user="alice"),
+        unit_state()._replace(user="alice"),
         None,
         ["systemd runs it as alice, not ubuntu"],
         id="loaded for another user",
     ),
     pytest.param(
-        dataclasses.replace(unit_state(), need_daemon_reload=True),
+        unit_state()._replace(need_daemon_reload=True),
         None,
         [],
         id="file touched, not reloaded: what runs is still ours",
@@ -668,7 +667,7 @@ def test_a_stale_load_is_reloaded_without_a_restart() -> None:
     """A touched unit file or a changed drop-in: systemd re-reads it, the kernels live on.
     (A run killed between writing the unit and reloading is restarted all the same: the
     record of what the server was started with no longer matches.)"""
-    state = dataclasses.replace(unit_state(), need_daemon_reload=True)
+    state = unit_state()._replace(need_daemon_reload=True)
     reasons = service.running_differs(WANT, state, None)
     _, plan = service.decide(WANT, UNIT_TEXT, state, reasons)
     assert plan is not None

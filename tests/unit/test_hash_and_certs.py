@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from pathlib import Path
 
@@ -164,7 +163,7 @@ def test_the_health_check_takes_the_names_from_the_facts_not_the_file(tmp_path: 
         8888, missing, own=True, hostnames=["jupyter.example.org"], facts=facts
     )
     assert (mine.hostname, mine.verify) == ("jupyter.example.org", str(missing))
-    from_ca = dataclasses.replace(facts, self_issued=False)
+    from_ca = facts._replace(self_issued=False)
     ca = https_probe.target_for(
         8888, missing, own=False, hostnames=[], from_ca=True, ca_bundle="/ca.pem", facts=from_ca
     )

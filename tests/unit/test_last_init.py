@@ -4,7 +4,6 @@ given is kept, so the `init` that repairs it asks nothing (nobody who knows it m
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def test_one_that_stopped_half_way_is_finished_by_init() -> None:
     assert news[1].startswith("Run `jupyter-bootstrap init` to finish the setup")
 
 
-@pytest.mark.parametrize("record", [None, dataclasses.replace(FAILED, ok=True)])
+@pytest.mark.parametrize("record", [None, FAILED._replace(ok=True)])
 def test_nothing_to_say_when_it_went_well(record: InitRecord | None) -> None:
     assert last_init_news(record, None, LOG) == []
 

@@ -3,7 +3,6 @@ writes, which systemctl calls it makes and when it restarts. Real systemd: tests
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pwd
@@ -186,7 +185,7 @@ def test_another_login_users_unit_is_not_taken_over_silently(
     fake: FakeSystemd, home: Path, jupyter_prefix: Path, port: int
 ) -> None:
     with derived.recall_only():  # the test's own rendering leaves nothing in the home
-        theirs = units.render(dataclasses.replace(STOCK_UNIT_VALUES, user="alice", group="alice"))
+        theirs = units.render(STOCK_UNIT_VALUES._replace(user="alice", group="alice"))
     (fake.unit_dir / UNIT).write_text(theirs)
     output = init_on_port(jupyter_prefix, port, code=2)
     assert "runs Jupyter for alice" in flat(output)

@@ -9,9 +9,8 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import click
 from cryptography import x509
@@ -38,8 +37,7 @@ def require_setup(ctx: Context) -> None:
         )
 
 
-@dataclass(frozen=True)
-class ServedCertificate:
+class ServedCertificate(NamedTuple):
     path: Path
     chain: list[x509.Certificate]
     ours: bool  # made by jupyter-bootstrap (self-signed), not brought with --certfile

@@ -8,8 +8,7 @@ and only the hash goes into the document."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import click
 
@@ -20,8 +19,7 @@ from jupyter_bootstrap.jupyter_hash import HashKind
 from jupyter_bootstrap.password_input import password_reader
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """What the operator asked for: `init_args` are init's own flags, as they will be
     passed on (everything after `init --user NAME --password-hash HASH`)."""
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import click
 
@@ -43,8 +42,7 @@ APP_NAMES = {"notebook": "Jupyter Notebook", "lab": "JupyterLab"}
 INDENT = "    "
 
 
-@dataclass(frozen=True)
-class ServiceView:
+class ServiceView(NamedTuple):
     name: str
     managed: bool  # false with --no-service: Jupyter is started by hand
     systemd: bool
@@ -52,8 +50,7 @@ class ServiceView:
     uptime_seconds: Optional[int]
 
 
-@dataclass(frozen=True)
-class CertificateView:
+class CertificateView(NamedTuple):
     file: str
     kind: str  # self-signed (made by jupyter-bootstrap) | letsencrypt (an ACME CA) | own
     subject: Optional[str]
@@ -71,8 +68,7 @@ class CertificateView:
     fallback: bool = False
 
 
-@dataclass(frozen=True)
-class RenewalView:
+class RenewalView(NamedTuple):
     """How the certificate is kept fresh, and how the last attempt went."""
 
     automatic: bool  # a timer of ours renews it (and the boot refreshes it)
@@ -139,8 +135,7 @@ def _service_view(ctx: Context) -> ServiceView:
     )
 
 
-@dataclass(frozen=True)
-class Info:
+class Info(NamedTuple):
     user: str
     app: str
     access: str
@@ -217,14 +212,14 @@ def document(info: Info) -> dict[str, Any]:
             "ipv6": info.public.ipv6,
         },
         "ssh_target": reach.ssh_target,
-        "service": asdict(info.service),
-        "certificate": asdict(info.certificate),
-        "renewal": asdict(info.renewal),
+        "service": info.service._asdict(),
+        "certificate": info.certificate._asdict(),
+        "renewal": info.renewal._asdict(),
         "kernels": info.kernels,
         "culling": info.culling,
         "stop_when_idle": info.stop_when_idle,
         "security_group": {
-            "inbound_rules": [asdict(rule) for rule in _rules(info)],
+            "inbound_rules": [rule._asdict() for rule in _rules(info)],
         },
         "tunnel": {
             "local_port": info.port,
@@ -237,8 +232,8 @@ def document(info: Info) -> dict[str, Any]:
             "needed": info.certificate.trust_needed,
             "file": access_guide.EXPORT_FILE,
             "export": access_guide.export_command(),
-            "copy": asdict(copy),
-            "import": [asdict(step) for step in access_guide.trust_steps()],
+            "copy": copy._asdict(),
+            "import": [step._asdict() for step in access_guide.trust_steps()],
         },
     }
 

@@ -5,7 +5,6 @@ again while `init` reports the failure."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -75,7 +74,7 @@ def roll_back(ctx: Context, error: StepError) -> StepError:
         # The first failure is the one to fix; this one is said beside it.
         reason = failure.message if isinstance(failure, BootstrapError) else str(failure)
         return _with_outcome(error, f"putting the last working setup back failed too: {reason}")
-    target = dataclasses.replace(probe_target(ctx), port=good.port)
+    target = probe_target(ctx)._replace(port=good.port)
     result, _ = https_probe.wait(target, time.monotonic() + STARTUP_TIMEOUT)
     put_back = ", ".join(restored) or "nothing had changed on disk"
     if result.ok:

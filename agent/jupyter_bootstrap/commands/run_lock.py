@@ -18,9 +18,8 @@ import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.console import duration
 from jupyter_bootstrap.errors import UserError
@@ -29,8 +28,7 @@ from jupyter_bootstrap.files import Owner, ensure_dir
 LOCK_NAME = "run.lock"
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int
     command: str
     started: float  # time.time()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -191,7 +190,7 @@ def last_init_document(ctx: Context) -> Optional[dict[str, Any]]:
     if record is None:
         return None
     running = run_lock.holder(ctx.paths.state_dir)
-    return {**asdict(record), "running": running is not None and running.command == "init"}
+    return {**record._asdict(), "running": running is not None and running.command == "init"}
 
 
 def print_status_json(ctx: Context) -> int:

@@ -15,7 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 import click
 
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from jupyter_bootstrap.engine import Context
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(NamedTuple):
     name: str  # a short label for the report line
     what: str  # shown before the confirmation
     perform: Callable[[], str]  # does it; says what was done
@@ -48,6 +47,8 @@ class Removal:
 
 @dataclass
 class UninstallPlan:
+    """What uninstall removes, and what it leaves in place (and why)."""
+
     removals: list[Removal]
     kept: list[str]
 

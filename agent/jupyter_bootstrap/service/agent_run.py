@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.renewal_units import carried_environment
 from jupyter_bootstrap.service.unit import MARKER, group_name
 
 
-@dataclass(frozen=True)
-class AgentRun:
+class AgentRun(NamedTuple):
     user: str
     group: str
     home: Path

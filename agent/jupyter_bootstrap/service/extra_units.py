@@ -5,9 +5,8 @@ removing them as root. A unit of the same name that we did not write is never to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import paths
 from jupyter_bootstrap.service import systemctl
@@ -15,8 +14,7 @@ from jupyter_bootstrap.service import unit as units
 from jupyter_bootstrap.service.systemctl import UnitState
 
 
-@dataclass(frozen=True)
-class UnitFile:
+class UnitFile(NamedTuple):
     name: str  # jupyter-kernels.path
     path: Path
     text: str  # what we want there
@@ -26,8 +24,7 @@ def unit_file(name: str, text: str) -> UnitFile:
     return UnitFile(name, paths.SYSTEMD_UNIT_DIR / name, text)
 
 
-@dataclass(frozen=True)
-class UnitsPlan:
+class UnitsPlan(NamedTuple):
     """`files`: write them (`remove` False) or take them away (True); the trigger (the
     last of the files) is then enabled and (re)started, or stopped and disabled."""
 

@@ -4,7 +4,7 @@ decides and whose one root command powers off."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jupyter_bootstrap import durations, templating
 from jupyter_bootstrap.service.agent_run import AgentRun, render
@@ -25,8 +25,7 @@ def timer_name_for(service_name: str) -> str:
     return f"{base_name(service_name)}-stop-when-idle.timer"
 
 
-@dataclass(frozen=True)
-class IdleUnitValues:
+class IdleUnitValues(NamedTuple):
     """Everything the two units depend on; equal values render byte-identical units."""
 
     service_name: str  # the Jupyter service's

@@ -4,8 +4,8 @@ watching the folders of environments, and the oneshot it starts, which runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.agent_run import AgentRun, render
@@ -26,8 +26,7 @@ def path_name_for(service_name: str) -> str:
     return f"{base_name(service_name)}-kernels.path"
 
 
-@dataclass(frozen=True)
-class KernelUnitValues:
+class KernelUnitValues(NamedTuple):
     """Everything the two units depend on; equal values render byte-identical units."""
 
     service_name: str  # the Jupyter service's

@@ -10,9 +10,8 @@ hash, never the password.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.files import (
     Owner,
@@ -29,8 +28,7 @@ FILE_NAME = "last-good.json"
 CONFIG_MODE = 0o600
 
 
-@dataclass(frozen=True)
-class KnownGood:
+class KnownGood(NamedTuple):
     unit: str  # jupyter.service
     unit_path: str
     unit_text: str
@@ -72,7 +70,7 @@ def remember(
     if load(state_dir) == good:
         return False
     ensure_dir(state_dir, 0o700, owner)
-    text = json.dumps({"schema_version": SCHEMA_VERSION, **asdict(good)}, indent=2) + "\n"
+    text = json.dumps({"schema_version": SCHEMA_VERSION, **good._asdict()}, indent=2) + "\n"
     atomic_write(path_in(state_dir), text, 0o600, owner)
     return True
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.service import process
 
@@ -25,8 +24,7 @@ COMMAND_WIDTH = 150
 ARGUMENT_WIDTH = 60
 
 
-@dataclass(frozen=True)
-class PortHolder:
+class PortHolder(NamedTuple):
     pid: Optional[int]  # None: a socket whose process we may not look at
     command: str  # the whole command line, arguments joined by spaces
     cgroup: str  # e.g. /system.slice/jupyter.service

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from jupyter_bootstrap import templating
 from jupyter_bootstrap.service.unit import MARKER, unit_name
@@ -43,8 +43,7 @@ def carried_environment(environ: dict[str, str]) -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True)
-class RenewalValues:
+class RenewalValues(NamedTuple):
     """Everything the two units depend on; equal values render byte-identical units."""
 
     service_name: str  # the Jupyter service's (settings.service_name)

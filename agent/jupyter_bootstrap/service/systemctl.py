@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.run import run, sudo_argv
@@ -50,8 +49,7 @@ def not_booted_error(consequence: str, hint: str) -> UserError:
     return UserError(f"{not_booted()}, so {consequence}", hint=hint)
 
 
-@dataclass(frozen=True)
-class UnitState:
+class UnitState(NamedTuple):
     load_state: str  # loaded, not-found, ...
     active_state: str  # active, activating, inactive, failed, ...
     sub_state: str  # running, auto-restart, dead, ...

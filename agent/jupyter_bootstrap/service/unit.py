@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import grp
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import paths, templating
 from jupyter_bootstrap.errors import UserError
@@ -23,8 +22,7 @@ MARKER = "# Managed by jupyter-bootstrap."
 SEARCH_PATH_TAIL = ("/usr/local/bin", "/usr/bin", "/bin")
 
 
-@dataclass(frozen=True)
-class UnitValues:
+class UnitValues(NamedTuple):
     """Everything the unit depends on; two equal UnitValues render byte-identical units."""
 
     user: str

@@ -8,9 +8,8 @@ while this is on: turning it on or off restarts Jupyter once, through that step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import durations, stop_when_idle
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -20,8 +19,7 @@ from jupyter_bootstrap.service.agent_run import agent_run
 from jupyter_bootstrap.service.extra_units import UnitsPlan
 
 
-@dataclass(frozen=True)
-class AutostopPlan:
+class AutostopPlan(NamedTuple):
     units: UnitsPlan
 
     @property

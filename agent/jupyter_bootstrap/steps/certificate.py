@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from jupyter_bootstrap import (
@@ -52,6 +52,9 @@ CA_MINIMUM_LEFT = datetime.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class CertificatePlan:
+    """What the certificate step will do. A dataclass, not a NamedTuple like the other
+    plans: the private key bytes it may carry must stay out of its repr."""
+
     certfile: Path  # key and certificate, one file
     # True: a new key and certificate for `names`; False: the pair is good, only its layout
     # (a key still in a file of its own), owners or modes drifted (the certificate a
@@ -97,8 +100,7 @@ class CertificatePlan:
         return None
 
 
-@dataclass(frozen=True)
-class AcmeOrder:
+class AcmeOrder(NamedTuple):
     directory: str
     ports: ChallengePorts
     usable: bool  # the current certificate still serves (unexpired, with its key)

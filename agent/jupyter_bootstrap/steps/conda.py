@@ -9,15 +9,13 @@ installer does not make, is what lets the next run remove it and install again."
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 import shutil
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 from jupyter_bootstrap import conda, conda_installers, installed, kill_points, progress
 from jupyter_bootstrap.account import Account
@@ -38,8 +36,7 @@ if TYPE_CHECKING:
 INSTALL_TIMEOUT = 3600
 
 
-@dataclass(frozen=True)
-class CondaPlan:
+class CondaPlan(NamedTuple):
     """Install (or, for a broken install, repair with -u) `installer` into the prefix; when
     `leftovers` is set, first remove what that interrupted install of ours left there."""
 
@@ -219,7 +216,7 @@ class CondaStep:
                 hint="read the installer's output in the log; then run init again",
             )
         if record is not None:
-            done = dataclasses.replace(record, status=installed.INSTALLED, finished=installed.now())
+            done = record._replace(status=installed.INSTALLED, finished=installed.now())
             installed.record_conda(ctx.paths.state_dir, done, ctx.account.owner)
         if not ctx.options.keep_installer:
             fetched.path.unlink(missing_ok=True)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import ast
 import json
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from jupyter_bootstrap import jupyter_config, kill_points, managed_block
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -27,8 +26,7 @@ CONFIG_MODE = 0o600  # it holds the password hash
 CONFIG_CHANGED = "Jupyter config changed"
 
 
-@dataclass(frozen=True)
-class JsonRewrite:
+class JsonRewrite(NamedTuple):
     """Keys of the JSON sibling that would override ours, moved out into a backup."""
 
     path: Path
@@ -37,8 +35,7 @@ class JsonRewrite:
     moved: int
 
 
-@dataclass(frozen=True)
-class LegacyRewrite:
+class LegacyRewrite(NamedTuple):
     """Lines of a hand-made classic Notebook config that set what our server config sets,
     moved out into a backup; the user's other lines stay."""
 
@@ -48,8 +45,7 @@ class LegacyRewrite:
     moved: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ConfigPlan:
+class ConfigPlan(NamedTuple):
     path: Path
     # The whole new file when its bytes change; None when only its mode is wrong.
     text: Optional[str]

@@ -4,9 +4,8 @@ Nothing here changes the machine: "apply" waits a little longer, then explains t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import https_probe
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -62,8 +61,7 @@ PROBE_CAUSES = {
 }
 
 
-@dataclass(frozen=True)
-class HealthPlan:
+class HealthPlan(NamedTuple):
     """Give the server until `deadline` (time.monotonic()) to answer, then explain."""
 
     deadline: Optional[float]  # None: from the moment apply starts waiting

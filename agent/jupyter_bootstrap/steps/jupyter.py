@@ -4,9 +4,8 @@ come without it: the prefix's own conda installs `notebook` (and `jupyterlab` fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import anaconda_tos, conda, jupyter_probe, kill_points
 from jupyter_bootstrap.conda import PrefixState
@@ -31,8 +30,7 @@ def missing_packages(install: Optional[JupyterInstall], app: str) -> list[str]:
     return missing
 
 
-@dataclass(frozen=True)
-class JupyterPlan:
+class JupyterPlan(NamedTuple):
     prefix: Path
     packages: tuple[str, ...]
     # The prefix's conda to install them with; None: the prefix is no working conda.

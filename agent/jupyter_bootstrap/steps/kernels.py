@@ -8,9 +8,8 @@ every request: nothing here ever restarts it (running kernels are the user's wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import kernelspecs
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -23,8 +22,7 @@ SHOWN_NAMES = 6  # environments named in a summary line; the rest are counted
 BY_HAND = "after making an environment, run `jupyter-bootstrap kernels sync`"
 
 
-@dataclass(frozen=True)
-class KernelsPlan:
+class KernelsPlan(NamedTuple):
     specs: Optional[SyncPlan]  # None: the kernelspecs are right
     units: Optional[UnitsPlan]  # None: the units are right (or there is no systemd)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import jupyter_config, jupyter_hash
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -29,8 +28,7 @@ DONE = {
 }
 
 
-@dataclass(frozen=True)
-class PasswordPlan:
+class PasswordPlan(NamedTuple):
     source: Source
     # The hash to store; None for ASK (the preflight asks, and the next check stores it).
     new_hash: Optional[str]

@@ -8,9 +8,8 @@ certificate (whoever issued it renews it); units of ours left from before are th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import paths
 from jupyter_bootstrap.engine import Context, Status, drift, good
@@ -20,15 +19,13 @@ from jupyter_bootstrap.service import unit as units
 PRIVILEGED_PORTS = 1024
 
 
-@dataclass(frozen=True)
-class UnitFile:
+class UnitFile(NamedTuple):
     name: str  # jupyter-certificate.service
     path: Path
     text: Optional[str]  # what we want there; None: nothing
 
 
-@dataclass(frozen=True)
-class RenewalPlan:
+class RenewalPlan(NamedTuple):
     files: tuple[UnitFile, ...]  # to write (text) or remove (None)
     remove: bool  # take the units away altogether
     reason: str

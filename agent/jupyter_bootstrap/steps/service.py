@@ -4,14 +4,12 @@ and is restarted only when something it was started with changed."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from jupyter_bootstrap import sudo
 from jupyter_bootstrap.console import duration
@@ -29,8 +27,7 @@ FILES_CHANGED = "the config or the unit changed since the server started"
 UNIT_EDITED = "its unit file was changed by someone else since the server started"
 
 
-@dataclass(frozen=True)
-class Wanted:
+class Wanted(NamedTuple):
     """The unit this run wants, and the files a running server has loaded."""
 
     unit: str  # jupyter.service
@@ -52,8 +49,7 @@ class Start(str, enum.Enum):
     RESTART = "restart"
 
 
-@dataclass(frozen=True)
-class ServicePlan:
+class ServicePlan(NamedTuple):
     """What to do to the unit: every decision made by the check, none left to apply."""
 
     wanted: Wanted
@@ -88,8 +84,7 @@ class ServicePlan:
         return None  # this step is the one that restarts
 
 
-@dataclass(frozen=True)
-class NoSystemd:
+class NoSystemd(NamedTuple):
     """systemd is not PID 1: there is nothing to install a service into."""
 
     values: units.UnitValues
@@ -103,8 +98,7 @@ class NoSystemd:
         return None
 
 
-@dataclass(frozen=True)
-class OthersUnit:
+class OthersUnit(NamedTuple):
     """Our unit, written for another login user of this machine: not taken over silently
     (their server would stop, and they would meet a unit that is not theirs)."""
 
@@ -330,7 +324,7 @@ class ServiceStep:
                 "stopped before ours starts (--replace-running)"
             )
         if plan is not None and replace is not None:
-            plan = dataclasses.replace(plan, replace=replace.pid)
+            plan = plan._replace(replace=replace.pid)
         if plan is not None:
             return drift("; ".join(problems), plan)
         ctx.run.note(

@@ -6,9 +6,8 @@ itself never relies on PATH: it runs PREFIX/bin/... by absolute path."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from jupyter_bootstrap import conda
 from jupyter_bootstrap.conda import PrefixState
@@ -26,8 +25,7 @@ SOURCE_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class ShellPlan:
+class ShellPlan(NamedTuple):
     conda_bin: Path  # whose `init bash` writes the block
 
     @property
