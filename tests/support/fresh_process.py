@@ -41,7 +41,17 @@ try:
     code = 0
 except SystemExit as exit:
     code = exit.code
-sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+frozen = sorted(
+    f"{module.__name__}.{value.__name__}"
+    for module in list(sys.modules.values())
+    if getattr(module, "__name__", "").startswith("jupyter_bootstrap")
+    for value in vars(module).values()
+    if isinstance(value, type)
+    and value.__module__ == module.__name__
+    and getattr(value, "__dataclass_params__", None) is not None
+    and value.__dataclass_params__.frozen
+)
+sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules), "frozen": frozen}))
 """
 
 
@@ -50,6 +60,9 @@ class Loaded:
     code: object  # the exit code (an int, or what SystemExit carried)
     modules: frozenset[str]
     output: str
+    # The frozen dataclasses of the agent that got created: each compiles six methods from
+    # source at import, about 0.6 ms, where a NamedTuple compiles one.
+    frozen_dataclasses: tuple[str, ...] = ()
 
     def heavy(self) -> list[str]:
         """What a check of a machine that is set up should not have needed."""
@@ -73,4 +86,9 @@ def loaded_by(args: Sequence[str], os_release: Path, unit_dir: Path, booted_mark
         [*argv, *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
     )
     found = json.loads(result.stderr.splitlines()[-1])
-    return Loaded(found["code"], frozenset(found["modules"]), result.stdout + result.stderr)
+    return Loaded(
+        found["code"],
+        frozenset(found["modules"]),
+        result.stdout + result.stderr,
+        tuple(found["frozen"]),
+    )
