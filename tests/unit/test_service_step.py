@@ -254,6 +254,21 @@ def test_a_busy_port_is_refused_before_anything_changes(
     assert snapshot(home) == {}  # no settings naming the busy port, no config
 
 
+def test_a_no_op_init_does_not_look_for_who_holds_the_port(
+    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is started, so our service holds the port: every process's sockets are not
+    scanned for a holder that cannot be there."""
+    init_on_port(jupyter_prefix, port)
+
+    def no_scan(port: int) -> list[port_owner.PortHolder]:
+        raise AssertionError("looked for the port's holders")
+
+    monkeypatch.setattr(port_owner, "holders", no_scan)
+    output = init_on_port(jupyter_prefix, port)
+    assert set(step_states(output).values()) == {"ok"}, output
+
+
 LISTENER = """
 import socket, sys, time
 server = socket.socket()

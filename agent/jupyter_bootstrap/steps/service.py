@@ -347,15 +347,18 @@ class ServiceStep:
             raise no_systemd_error(plan.values)
         if isinstance(plan, OthersUnit):
             raise others_unit_error(plan)
-        if ctx.settings.no_service:
+        if ctx.settings.no_service or plan is None:
+            # Nothing will be started. Our service then holds the port itself (Jupyter is
+            # told never to fall back to another one), so nobody else can: the scan of
+            # every process's sockets would find only ours, and it costs a no-op init more
+            # than most of its checks. apply still looks before it starts anything.
             return
         unit = units.unit_name(ctx.settings.service_name)
         replace = self._replaceable(ctx, unit)
         refuse_taken_port(ctx.settings.port, unit, ctx.account.uid, replace)
-        if plan is not None:
-            error = sudo.unavailable(f"install and start the {unit} service")
-            if error is not None:
-                raise error
+        error = sudo.unavailable(f"install and start the {unit} service")
+        if error is not None:
+            raise error
 
     def ask_first(self, ctx: Context, plan: Plan) -> None:
         """sudo's own password, asked with the other questions: a user whom sudo refuses
