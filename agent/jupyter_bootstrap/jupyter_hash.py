@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import re
 from enum import Enum
+from pathlib import Path
 from typing import Optional
+
+from jupyter_bootstrap import __version__, derived
 
 ARGON2_PREFIX = "argon2:"
 MIN_PASSWORD_LENGTH = 8
@@ -56,17 +60,7 @@ def hash_password(password: str) -> str:
 
 def kind(hashed: str) -> HashKind:
     if hashed.startswith(ARGON2_PREFIX):
-        from argon2 import extract_parameters
-        from argon2.exceptions import InvalidHashError
-
-        encoded = hashed[len(ARGON2_PREFIX) :]
-        if not encoded.startswith("$argon2"):
-            return HashKind.INVALID
-        try:
-            extract_parameters(encoded)
-        except (InvalidHashError, ValueError):
-            return HashKind.INVALID
-        return HashKind.ARGON2
+        return _argon2_kind(hashed[len(ARGON2_PREFIX) :])
     parts = hashed.split(":")
     if len(parts) != 3:
         return HashKind.INVALID
@@ -99,3 +93,48 @@ def verify(hashed: str, password: str) -> bool:
         computed = hashlib.new(algorithm, password.encode("utf-8") + salt.encode("ascii"))
         return hmac.compare_digest(computed.hexdigest(), digest)
     return False
+
+
+# The verdict on the saved argon2 hash, kept (derived.py) so that checking the same hash again
+# does not load argon2's C library: every `status` and `init` checks it.
+KIND = "hashes"
+NAME = "argon2"
+
+
+def _argon2_kind(encoded: str) -> HashKind:
+    """ARGON2 when argon2-cffi reads the hash's parameters. Only that verdict is kept: a
+    malformed hash is looked at again on every run, until it is replaced."""
+    if not encoded.startswith("$argon2"):
+        return HashKind.INVALID
+    key = _verdict_key(encoded)
+    if key is not None and derived.recall(KIND, NAME, key) == HashKind.ARGON2.value.encode():
+        return HashKind.ARGON2
+    from argon2 import extract_parameters
+    from argon2.exceptions import InvalidHashError
+
+    try:
+        extract_parameters(encoded)
+    except (InvalidHashError, ValueError):
+        return HashKind.INVALID
+    if key is not None:
+        derived.keep(KIND, NAME, key, HashKind.ARGON2.value.encode())
+    return HashKind.ARGON2
+
+
+def _verdict_key(encoded: str) -> Optional[str]:
+    """The digest of the hash and of the code that judges it: this module and argon2-cffi's
+    parser (found without importing it), so that an upgrade of either judges again."""
+    spec = importlib.util.find_spec("argon2")
+    if spec is None or spec.origin is None:
+        return None
+    parser = Path(spec.origin).with_name("_utils.py")
+    if not parser.is_file():
+        return None
+    return derived.digest(
+        KIND.encode(),
+        __version__.encode(),
+        Path(__file__).read_bytes(),
+        Path(spec.origin).read_bytes(),
+        parser.read_bytes(),
+        encoded.encode("utf-8", "surrogatepass"),  # JSON may hold a lone surrogate
+    )

@@ -51,6 +51,44 @@ def test_malformed_hashes_are_invalid_and_never_raise(bad: str) -> None:
     assert jupyter_hash.verify(bad, "anything") is False
 
 
+def test_the_verdict_on_an_argon2_hash_is_kept_and_recalled(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed = jupyter_hash.hash_password("s3cret-pass")  # judged once already: kept
+    kept = home / derived.RECORD_DIR / jupyter_hash.KIND
+    assert [p.name for p in kept.iterdir()] == [jupyter_hash.NAME]
+    import argon2
+
+    def no_judging(encoded: str) -> None:
+        raise AssertionError("judged again although the hash did not change")
+
+    monkeypatch.setattr(argon2, "extract_parameters", no_judging)
+    assert jupyter_hash.kind(hashed) is HashKind.ARGON2
+    # Another hash (the same password, a new salt) is judged, and so is the same one once
+    # argon2-cffi's parser is another.
+    with pytest.raises(AssertionError, match="judged again"):
+        jupyter_hash.kind(jupyter_hash.hash_password("s3cret-pass"))
+    parser = Path(argon2.__file__).with_name("_utils.py")
+    real_read = Path.read_bytes
+    monkeypatch.setattr(
+        Path,
+        "read_bytes",
+        lambda self: real_read(self) + (b"# changed\n" if self == parser else b""),
+    )
+    with pytest.raises(AssertionError, match="judged again"):
+        jupyter_hash.kind(hashed)
+
+
+def test_a_malformed_argon2_hash_is_judged_again_every_time(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = "argon2:$argon2id$v=19$m=10240,t=10,p=8$abc"
+    for _ in range(2):
+        assert jupyter_hash.kind(bad) is HashKind.INVALID
+    kept = home / derived.RECORD_DIR / jupyter_hash.KIND
+    assert not kept.exists() or list(kept.iterdir()) == []
+
+
 @pytest.mark.parametrize("key_type", ["ec", "rsa"])
 def test_self_signed_certificate_profile(key_type: str) -> None:
     names = ["ec2-3-8-1-2.compute.amazonaws.com", "localhost", "127.0.0.1", "10.0.0.5"]
