@@ -1,7 +1,8 @@
 """Results derived from exact inputs, kept so that the next run can take them instead of
 deriving them again: a rendered template (templating.py), the facts of a certificate
-(certificate_facts.py). A converged `status` or `init` derives the same things every time,
-and deriving them meant importing jinja2 and cryptography.
+(certificate_facts.py), the verdict on the saved password hash (jupyter_hash.py). A
+converged `status` or `init` derives the same things every time, and deriving them meant
+importing jinja2, cryptography and argon2.
 
 Each result is kept in one file per name (a template's, say), with the digest of
 everything it depends on: a result whose inputs changed is derived again and replaces the

@@ -231,10 +231,12 @@ def test_init_keeps_dry_run_does_not_and_uninstall_removes_them(
     config = folder(home) / "jupyter_server_config.py.j2"
     assert config in records(home)
     assert b"argon2:" in config.read_bytes()  # the hash: it must go with the settings
+    assert (home / derived.RECORD_DIR / "hashes").is_dir()  # the verdict on it, likewise
     gone = invoke("uninstall", "--yes")
     assert gone.exit_code == 0, gone.output
     assert not folder(home).exists()
     assert not (home / derived.RECORD_DIR / "certificates").exists()
+    assert not (home / derived.RECORD_DIR / "hashes").exists()
 
 
 RECALL = """

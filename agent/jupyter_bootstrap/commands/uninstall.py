@@ -25,6 +25,7 @@ from jupyter_bootstrap.certificate_facts import KIND as KEPT_FACTS
 from jupyter_bootstrap.commands.guarded import converging
 from jupyter_bootstrap.errors import UserError
 from jupyter_bootstrap.files import atomic_write, mode_of, read_bytes_or_none
+from jupyter_bootstrap.jupyter_hash import KIND as KEPT_VERDICTS
 from jupyter_bootstrap.service import (
     idle_units,
     kernel_units,
@@ -236,11 +237,8 @@ def _settings(ctx: Context, plan: UninstallPlan) -> None:
     )
     files = [p for p in candidates if p.exists()]
     # What init kept to check faster holds the rendered config, and so the hash as well.
-    kept = [
-        folder
-        for folder in (ctx.paths.cache_dir / KEPT_RENDERINGS, ctx.paths.cache_dir / KEPT_FACTS)
-        if folder.is_dir() and not folder.is_symlink() and _deletable(ctx, folder)
-    ]
+    folders = [ctx.paths.cache_dir / kind for kind in (KEPT_RENDERINGS, KEPT_FACTS, KEPT_VERDICTS)]
+    kept = [f for f in folders if f.is_dir() and not f.is_symlink() and _deletable(ctx, f)]
     if not files and not kept:
         return
 
