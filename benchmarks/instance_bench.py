@@ -204,23 +204,29 @@ def _noop(instance: SystemdInstance, runs: int) -> list[Figure]:
 
 
 def _click_share(instance: SystemdInstance, runs: int) -> list[str]:
-    """What the command-line library alone adds to the floor, and the no-op `status`
-    against the floor with it: the part of target 2's gap that is the agent's own code."""
+    """What the command-line library alone adds to the floor, and the no-op `status` and
+    `init` against the floor with it: the part of target 2's gap that is the agent's own
+    code."""
     timer = Timer(instance)
     floor = functools.partial(timer, f"{AGENT_PYTHON} ~/noop_floor.py")
     with_click = functools.partial(timer, f"{AGENT_PYTHON} ~/noop_floor.py --with-click")
     click_alone = paired(with_click, floor, runs)
-    status = paired(functools.partial(timer, "jupyter-bootstrap status"), with_click, runs)
-    return [
+    lines = [
         "What `import click` alone adds to the floor: the floor with it "
         f"{seconds(click_alone.a_median)} against {seconds(click_alone.b_median)}, "
         f"{times(click_alone.ratio)} ({_note(click_alone)}).",
         "",
-        "No-op `jupyter-bootstrap status` against that floor with `import click` "
-        f"(benchmarks/noop_floor.py --with-click): {seconds(status.a_median)} against "
-        f"{seconds(status.b_median)}, {times(status.ratio)} ({_note(status)}).",
-        "",
     ]
+    for command in ("status", "init"):
+        ours = functools.partial(timer, f"jupyter-bootstrap {command}")
+        result = paired(ours, with_click, runs)
+        lines += [
+            f"No-op `jupyter-bootstrap {command}` against that floor with `import click` "
+            f"(benchmarks/noop_floor.py --with-click): {seconds(result.a_median)} against "
+            f"{seconds(result.b_median)}, {times(result.ratio)} ({_note(result)}).",
+            "",
+        ]
+    return lines
 
 
 def _timings_sample(instance: SystemdInstance) -> list[str]:
