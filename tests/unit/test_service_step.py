@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from jupyter_bootstrap import derived
+from jupyter_bootstrap import derived, https_probe
 from jupyter_bootstrap.service import port_owner, started, systemctl
 from jupyter_bootstrap.service import unit as units
 from tests.support.cli import flat, init_on_port, invoke
@@ -267,6 +267,22 @@ def test_a_no_op_init_does_not_look_for_who_holds_the_port(
     monkeypatch.setattr(port_owner, "holders", no_scan)
     output = init_on_port(jupyter_prefix, port)
     assert set(step_states(output).values()) == {"ok"}, output
+
+
+def test_a_server_that_does_not_answer_gets_its_port_looked_at(
+    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit looks fine but nothing answers (our Jupyter restarting in a loop because
+    another program took the port, say): the preflight looks for the port's holder."""
+    init_on_port(jupyter_prefix, port)
+    monkeypatch.setattr(
+        https_probe, "probe", lambda target: https_probe.ProbeResult(False, "refused", "refused")
+    )
+    stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
+    monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
+    output = init_on_port(jupyter_prefix, port, code=2)
+    assert f"port {port} is already in use" in flat(output)
+    assert "nothing was changed" in flat(output)
 
 
 LISTENER = """

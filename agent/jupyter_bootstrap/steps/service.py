@@ -347,18 +347,15 @@ class ServiceStep:
             raise no_systemd_error(plan.values)
         if isinstance(plan, OthersUnit):
             raise others_unit_error(plan)
-        if ctx.settings.no_service or plan is None:
-            # Nothing will be started. Our service then holds the port itself (Jupyter is
-            # told never to fall back to another one), so nobody else can: the scan of
-            # every process's sockets would find only ours, and it costs a no-op init more
-            # than most of its checks. apply still looks before it starts anything.
+        if ctx.settings.no_service or _serving(ctx, plan):
             return
         unit = units.unit_name(ctx.settings.service_name)
         replace = self._replaceable(ctx, unit)
         refuse_taken_port(ctx.settings.port, unit, ctx.account.uid, replace)
-        error = sudo.unavailable(f"install and start the {unit} service")
-        if error is not None:
-            raise error
+        if plan is not None:
+            error = sudo.unavailable(f"install and start the {unit} service")
+            if error is not None:
+                raise error
 
     def ask_first(self, ctx: Context, plan: Plan) -> None:
         """sudo's own password, asked with the other questions: a user whom sudo refuses
@@ -496,6 +493,20 @@ def port_taken(
         f"port {port} is already in use by {holder.describe()}",
         f"{stop}, or choose another port: `jupyter-bootstrap init --port {port + 1}`",
     )
+
+
+def _serving(ctx: Context, plan: Optional[Plan]) -> bool:
+    """Whether the preflight's pass found our server running as wanted (no plan for this
+    step) and answering on the port (the health check ok). Nothing of ours will be started
+    then, and nobody else can hold that port: scanning every process's sockets for a holder
+    would cost a no-op init more than most of its checks (the kernel walks its whole socket
+    table to print /proc/net/tcp). A health check that failed (our unit restarting in a loop
+    because another program took the port, say) or was skipped, and the port is looked at;
+    apply looks again before it starts anything."""
+    if plan is not None or ctx.run.checked is None:
+        return False
+    health = ctx.run.checked.report.find("health")
+    return health is not None and health.state == "ok"
 
 
 def refuse_taken_port(
