@@ -58,9 +58,13 @@ def hash_password(password: str) -> str:
     return hashed
 
 
-def kind(hashed: str) -> HashKind:
+def kind(hashed: str, keep: bool = False) -> HashKind:
+    """Which kind of hash Jupyter would take `hashed` for. `keep`: remember an ARGON2
+    verdict for the next run (see below). Only the password step's check of the saved hash
+    asks for that: a hash that is merely validated (a --password-hash given to a dry run, the
+    cloud-init command on someone's laptop) is not this machine's to remember."""
     if hashed.startswith(ARGON2_PREFIX):
-        return _argon2_kind(hashed[len(ARGON2_PREFIX) :])
+        return _argon2_kind(hashed[len(ARGON2_PREFIX) :], keep)
     parts = hashed.split(":")
     if len(parts) != 3:
         return HashKind.INVALID
@@ -101,7 +105,7 @@ KIND = "hashes"
 NAME = "argon2"
 
 
-def _argon2_kind(encoded: str) -> HashKind:
+def _argon2_kind(encoded: str, keep: bool) -> HashKind:
     """ARGON2 when argon2-cffi reads the hash's parameters. Only that verdict is kept: a
     malformed hash is looked at again on every run, until it is replaced."""
     if not encoded.startswith("$argon2"):
@@ -116,7 +120,7 @@ def _argon2_kind(encoded: str) -> HashKind:
         extract_parameters(encoded)
     except (InvalidHashError, ValueError):
         return HashKind.INVALID
-    if key is not None:
+    if keep and key is not None:
         derived.keep(KIND, NAME, key, HashKind.ARGON2.value.encode())
     return HashKind.ARGON2
 
@@ -127,14 +131,15 @@ def _verdict_key(encoded: str) -> Optional[str]:
     spec = importlib.util.find_spec("argon2")
     if spec is None or spec.origin is None:
         return None
-    parser = Path(spec.origin).with_name("_utils.py")
-    if not parser.is_file():
-        return None
+    package = Path(spec.origin)
+    try:
+        code = [Path(__file__).read_bytes(), package.read_bytes()]
+        code.append(package.with_name("_utils.py").read_bytes())
+    except OSError:
+        return None  # judged every time, as before anything was kept
     return derived.digest(
         KIND.encode(),
         __version__.encode(),
-        Path(__file__).read_bytes(),
-        Path(spec.origin).read_bytes(),
-        parser.read_bytes(),
+        *code,
         encoded.encode("utf-8", "surrogatepass"),  # JSON may hold a lone surrogate
     )

@@ -54,8 +54,10 @@ def test_malformed_hashes_are_invalid_and_never_raise(bad: str) -> None:
 def test_the_verdict_on_an_argon2_hash_is_kept_and_recalled(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hashed = jupyter_hash.hash_password("s3cret-pass")  # judged once already: kept
+    hashed = jupyter_hash.hash_password("s3cret-pass")  # judged, not kept: only validated
     kept = home / derived.RECORD_DIR / jupyter_hash.KIND
+    assert not kept.exists()
+    assert jupyter_hash.kind(hashed, keep=True) is HashKind.ARGON2  # the step's check
     assert [p.name for p in kept.iterdir()] == [jupyter_hash.NAME]
     import argon2
 
@@ -67,7 +69,7 @@ def test_the_verdict_on_an_argon2_hash_is_kept_and_recalled(
     # Another hash (the same password, a new salt) is judged, and so is the same one once
     # argon2-cffi's parser is another.
     with pytest.raises(AssertionError, match="judged again"):
-        jupyter_hash.kind(jupyter_hash.hash_password("s3cret-pass"))
+        jupyter_hash.kind(jupyter_hash.hash_password("s3cret-pass"), keep=True)
     parser = Path(argon2.__file__).with_name("_utils.py")
     real_read = Path.read_bytes
     monkeypatch.setattr(
@@ -84,7 +86,7 @@ def test_a_malformed_argon2_hash_is_judged_again_every_time(
 ) -> None:
     bad = "argon2:$argon2id$v=19$m=10240,t=10,p=8$abc"
     for _ in range(2):
-        assert jupyter_hash.kind(bad) is HashKind.INVALID
+        assert jupyter_hash.kind(bad, keep=True) is HashKind.INVALID
     kept = home / derived.RECORD_DIR / jupyter_hash.KIND
     assert not kept.exists() or list(kept.iterdir()) == []
 

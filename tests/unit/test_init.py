@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_bootstrap import account
+from jupyter_bootstrap import account, jupyter_hash
 from jupyter_bootstrap.cli import _build_context
 from jupyter_bootstrap.engine import Options, converge
 from jupyter_bootstrap.errors import UserError
@@ -86,7 +86,12 @@ def test_flags_are_saved_and_reused(home: Path, jupyter_prefix: Path) -> None:
 
 
 def test_dry_run_and_status_change_nothing(home: Path, jupyter_prefix: Path) -> None:
-    result = invoke("init", "--prefix", str(jupyter_prefix), "--no-service", "--dry-run")
+    # A given hash is judged, and the verdict is not kept: nothing at all is written.
+    given = jupyter_hash.hash_password(PASSWORD)
+    result = invoke(
+        "init", "--prefix", str(jupyter_prefix), "--no-service", "--dry-run",
+        "--password-hash", given,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "would" in result.output
     assert snapshot(home) == {}

@@ -148,6 +148,10 @@ class PasswordStep:
 
     def check(self, ctx: Context) -> Status[PasswordPlan]:
         current = ctx.settings.password_hash
+        if current is not None:
+            # Judged here first, and remembered, so the next run's check recalls the
+            # verdict instead of loading argon2 (status and dry runs only recall).
+            jupyter_hash.kind(current, keep=True)
         options = ctx.options
         adoptable = existing_hash(ctx) if current is None else None
         summary, plan = decide(
