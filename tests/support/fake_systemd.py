@@ -69,6 +69,7 @@ def show(name):
         "FragmentPath": u.get("fragment") or (str(path) if path.exists() else ""),
         # As loaded at the last daemon-reload (or, never reloaded, as on disk).
         "User": user_line(u.get("loaded_text", file_text(path))),
+        "NRestarts": str(u.get("restarts", 0)),
         "NeedDaemonReload": "yes"
         if "loaded_text" in u and u["loaded_text"] != file_text(path)
         else "no",

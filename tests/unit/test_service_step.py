@@ -285,6 +285,21 @@ def test_a_server_that_does_not_answer_gets_its_port_looked_at(
     assert "nothing was changed" in flat(output)
 
 
+def test_a_unit_that_systemd_restarted_gets_its_port_looked_at(
+    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running and answering, but restarted by systemd on its own: Jupyter may be failing
+    to bind because a Jupyter started by hand with our config holds the port and answers
+    the health check. The preflight looks for the port's holder."""
+    init_on_port(jupyter_prefix, port)
+    fake.set_unit(UNIT, restarts=3)
+    stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
+    monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
+    output = init_on_port(jupyter_prefix, port, code=2)
+    assert f"port {port} is already in use" in flat(output)
+    assert "nothing was changed" in flat(output)
+
+
 LISTENER = """
 import socket, sys, time
 server = socket.socket()

@@ -25,6 +25,7 @@ SHOWN_PROPERTIES = (
     "FragmentPath",
     "User",
     "NeedDaemonReload",
+    "NRestarts",
 )
 
 
@@ -61,6 +62,9 @@ class UnitState(NamedTuple):
     user: str = ""
     # The file on disk changed since systemd loaded it: what runs is not what is there.
     need_daemon_reload: bool = False
+    # How often systemd restarted it on its own (Restart=); None when systemd is too old
+    # to say (before 235).
+    restarts: Optional[int] = None
 
     @property
     def enabled(self) -> bool:
@@ -150,6 +154,7 @@ def _parse(lines: list[str]) -> UnitState:
         fragment_path=values.get("FragmentPath", ""),
         user=values.get("User", ""),
         need_daemon_reload=values.get("NeedDaemonReload") == "yes",
+        restarts=int(values["NRestarts"]) if values.get("NRestarts", "").isdigit() else None,
     )
 
 

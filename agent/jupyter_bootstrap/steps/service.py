@@ -497,16 +497,23 @@ def port_taken(
 
 def _serving(ctx: Context, plan: Optional[Plan]) -> bool:
     """Whether the preflight's pass found our server running as wanted (no plan for this
-    step) and answering on the port (the health check ok). Nothing of ours will be started
-    then, and nobody else can hold that port: scanning every process's sockets for a holder
-    would cost a no-op init more than most of its checks (the kernel walks its whole socket
-    table to print /proc/net/tcp). A health check that failed (our unit restarting in a loop
-    because another program took the port, say) or was skipped, and the port is looked at;
-    apply looks again before it starts anything."""
+    step), never restarted by systemd on its own since it was started, and answering on the
+    port (the health check ok). Nothing of ours will be started then, and nobody else can
+    hold that port: scanning every process's sockets for a holder would cost a no-op init
+    more than most of its checks (the kernel walks its whole socket table to print
+    /proc/net/tcp).
+
+    Each condition stands for a way another program may hold the port after all: our
+    Jupyter restarting in a loop because it cannot bind (it shows as running for a moment,
+    and a Jupyter started by hand with our config answers the health check), a health check
+    that failed or was skipped, a systemd too old to count restarts. Then the port is looked
+    at; apply looks again before it starts anything."""
     if plan is not None or ctx.run.checked is None:
         return False
     health = ctx.run.checked.report.find("health")
-    return health is not None and health.state == "ok"
+    if health is None or health.state != "ok":
+        return False
+    return systemctl.state(units.unit_name(ctx.settings.service_name)).restarts == 0
 
 
 def refuse_taken_port(
