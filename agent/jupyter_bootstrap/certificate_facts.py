@@ -6,12 +6,11 @@ does not import cryptography."""
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import ipaddress
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 from jupyter_bootstrap import __version__, derived
 
@@ -62,8 +61,9 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     """The facts of the certificate in `cert_pem` (its first, the leaf) and the key in
     `key_pem`. BadCertificate when they are not a usable pair (never kept: it is read again
     and said again on every run, until it is fixed)."""
-    key = derived.digest(KIND.encode(), __version__.encode(), *_readers(), cert_pem, key_pem)
-    kept = derived.recall(KIND, NAME, key)
+    readers = _readers()
+    key = None if readers is None else derived.digest(KIND.encode(), *readers, cert_pem, key_pem)
+    kept = derived.recall(KIND, NAME, key) if key is not None else None
     if kept is not None:
         try:
             return _from_json(kept)
@@ -72,20 +72,23 @@ def inspect(cert_pem: bytes, key_pem: bytes) -> CertificateInfo:
     from jupyter_bootstrap import certs
 
     info = certs.inspect(cert_pem, key_pem)
-    derived.keep(KIND, NAME, key, _to_json(info))
+    if key is not None:
+        derived.keep(KIND, NAME, key, _to_json(info))
     return info
 
 
-def _readers() -> tuple[bytes, ...]:
-    """The code that reads a pair (ours, and cryptography's version), found without
-    importing it: a change in either reads every pair again."""
+def _readers() -> Optional[list[bytes]]:
+    """The code that reads a pair: ours, and cryptography's version (found without importing
+    it), so that a change in either reads every pair again. None: read every time."""
+    cryptography = derived.package_code("cryptography", "__about__.py")
+    if cryptography is None:
+        return None
     here = Path(__file__).parent
-    ours = (here / "certs.py").read_bytes() + (here / "trust_anchor.py").read_bytes()
-    spec = importlib.util.find_spec("cryptography")
-    if spec is None or spec.origin is None:
-        return (ours,)
-    about = Path(spec.origin).with_name("__about__.py")
-    return (ours, about.read_bytes() if about.exists() else Path(spec.origin).read_bytes())
+    try:
+        ours = [(here / name).read_bytes() for name in ("certs.py", "trust_anchor.py")]
+    except OSError:
+        return None
+    return [__version__.encode(), *ours, *cryptography]
 
 
 def _to_json(info: CertificateInfo) -> bytes:

@@ -74,6 +74,26 @@ def digest(*parts: bytes) -> str:
     return hashed.hexdigest()
 
 
+def package_code(package: str, *files: str) -> Optional[list[bytes]]:
+    """The bytes of `files`, named as they sit beside the `__init__.py` of the installed
+    `package`, found without importing it: a result keyed on them is derived again when that
+    package is upgraded. None when the package or a file cannot be found or read; then
+    nothing is recalled or kept, and the result is derived every time."""
+    import importlib.util  # only here: --help and --version never key anything
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent
+    try:
+        return [(folder / name).read_bytes() for name in files]
+    except OSError:
+        return None
+
+
 def recall(kind: str, name: str, key: str) -> Optional[bytes]:
     """The result kept as `name` when it was derived from the inputs whose digest is `key`
     and can be believed; else None."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.util
 import re
 from enum import Enum
 from pathlib import Path
@@ -127,19 +126,19 @@ def _argon2_kind(encoded: str, keep: bool) -> HashKind:
 
 def _verdict_key(encoded: str) -> Optional[str]:
     """The digest of the hash and of the code that judges it: this module and argon2-cffi's
-    parser (found without importing it), so that an upgrade of either judges again."""
-    spec = importlib.util.find_spec("argon2")
-    if spec is None or spec.origin is None:
+    parser (found without importing it), so that an upgrade of either judges again. None:
+    judged every time, as before anything was kept."""
+    parser = derived.package_code("argon2", "__init__.py", "_utils.py")
+    if parser is None:
         return None
-    package = Path(spec.origin)
     try:
-        code = [Path(__file__).read_bytes(), package.read_bytes()]
-        code.append(package.with_name("_utils.py").read_bytes())
+        ours = Path(__file__).read_bytes()
     except OSError:
-        return None  # judged every time, as before anything was kept
+        return None
     return derived.digest(
         KIND.encode(),
         __version__.encode(),
-        *code,
+        ours,
+        *parser,
         encoded.encode("utf-8", "surrogatepass"),  # JSON may hold a lone surrogate
     )

@@ -6,7 +6,6 @@ versions, the template's source, the filters' source and the values."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 from pathlib import Path, PurePath
 from typing import Any, Optional
@@ -42,14 +41,14 @@ def _key(template: str, values: dict[str, Any]) -> Optional[str]:
         canonical = json.dumps(values, default=_plain)
     except TypeError:
         return None
-    # jinja2's version, from its package file (which holds __version__), found without
-    # importing it: an upgrade of jinja2 alone renders everything again.
-    jinja2 = importlib.util.find_spec("jinja2")
-    if jinja2 is None or jinja2.origin is None:
+    # jinja2's version, from its package file (which holds __version__): an upgrade of
+    # jinja2 alone renders everything again.
+    jinja2 = derived.package_code("jinja2", "__init__.py")
+    if jinja2 is None:
         return None
     return derived.digest(
         __version__.encode(),
-        Path(jinja2.origin).read_bytes(),
+        *jinja2,
         template.encode(),
         (template_dir() / template).read_bytes(),
         Path(literals.__file__).read_bytes(),

@@ -268,3 +268,23 @@ def test_a_value_with_undecodable_bytes_is_rendered_not_kept(home: Path) -> None
     """A path or variable read from the system may hold them (as surrogates)."""
     text = templating.render(TIMER_TEMPLATE, marker="#", description="Renew \udcff")
     assert "\udcff" in text and records(home) == []
+
+
+def test_the_code_a_result_is_keyed_on_is_read_without_importing_it(tmp_path: Path) -> None:
+    # A package nobody imported: found on the path, read, and still not imported.
+    package = tmp_path / "not_imported_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    (package / "_reader.py").write_text("# the reader\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert derived.package_code("not_imported_pkg", "__init__.py", "_reader.py") == [
+            b"raise RuntimeError('imported')\n",
+            b"# the reader\n",
+        ]
+        assert "not_imported_pkg" not in sys.modules
+        # Nothing to key on: a missing file, or no such package.
+        assert derived.package_code("not_imported_pkg", "_gone.py") is None
+        assert derived.package_code("no_such_package_anywhere", "__init__.py") is None
+    finally:
+        sys.path.remove(str(tmp_path))
