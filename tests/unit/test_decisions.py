@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, Optional
 
 import pytest
 
-from jupyter_bootstrap import certs, kernelspecs, managed_block, stop_when_idle
+from jupyter_bootstrap import certs, jupyter_hash, kernelspecs, managed_block, stop_when_idle
 from jupyter_bootstrap.certificate_facts import CertificateInfo
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
 from jupyter_bootstrap.conda_installers import Installer
@@ -576,7 +576,10 @@ PASSWORD_TABLE = [
 def test_password_decision(
     saved: Optional[str], adoptable: Optional[str], run: Told, expected: Optional[password.Source]
 ) -> None:
-    _, plan = password.decide(saved, run.typed, run.given, run.reset, adoptable, run.stdin, run.tty)
+    saved_kind = None if saved is None else jupyter_hash.kind(saved)
+    _, plan = password.decide(
+        saved, saved_kind, run.typed, run.given, run.reset, adoptable, run.stdin, run.tty
+    )
     assert (plan.source if plan else None) == expected
     if plan is not None:
         assert plan.restart_reason is None  # the new hash reaches Jupyter through the config
@@ -585,10 +588,10 @@ def test_password_decision(
 
 
 def test_a_weak_found_hash_is_said_before_the_prompt() -> None:
-    summary, plan = password.decide(None, None, None, False, SHA1, False, True)
+    summary, plan = password.decide(None, None, None, None, False, SHA1, False, True)
     assert plan is not None and plan.replaces_weak and "weak" in summary
     for run in (Told(tty=True), Told(stdin=True), Told(reset=True, tty=True)):
-        _, plan = password.decide(None, None, None, run.reset, ARGON, run.stdin, run.tty)
+        _, plan = password.decide(None, None, None, None, run.reset, ARGON, run.stdin, run.tty)
         assert plan is not None and not plan.replaces_weak
 
 

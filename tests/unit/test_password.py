@@ -296,3 +296,22 @@ def test_stdin_keeps_inner_spaces(home: Path, jupyter_prefix: Path) -> None:
     result = init_files_only(jupyter_prefix, password="inner spaces are fine")
     assert result.exit_code == 0, result.output
     assert jupyter_hash.verify(saved_hash(home), "inner spaces are fine")
+
+
+def test_a_converged_check_judges_the_saved_hash_once(
+    home: Path, jupyter_prefix: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each judgment of an argon2 hash reads argon2-cffi's files to key its verdict: the
+    # step's check judges the saved hash once and reasons from that one verdict.
+    assert init_files_only(jupyter_prefix).exit_code == 0
+    judged: list[str] = []
+    real_kind = jupyter_hash.kind
+
+    def counting(hashed: str, keep: bool = False) -> HashKind:
+        judged.append(hashed)
+        return real_kind(hashed, keep)
+
+    monkeypatch.setattr(jupyter_hash, "kind", counting)
+    result = invoke("status", "--skip", "service", "--skip", "health")
+    assert "password set (argon2)" in result.output, result.output
+    assert judged == [saved_hash(home)]

@@ -103,6 +103,7 @@ def ask_and_hash(ctx: Context) -> str:
 
 def decide(
     current: Optional[str],
+    current_kind: Optional[HashKind],
     typed: Optional[str],
     given: Optional[str],
     reset: bool,
@@ -110,9 +111,10 @@ def decide(
     from_stdin: bool,
     interactive: bool,
 ) -> tuple[str, Optional[PasswordPlan]]:
-    """From the saved hash, what this run was told (a typed password's hash, a given hash,
-    --reset-password, --password-stdin), a hash found in a hand-made Jupyter config and
-    whether a terminal can be asked: the summary and plan.
+    """From the saved hash and its kind (judged once, by the caller), what this run was told
+    (a typed password's hash, a given hash, --reset-password, --password-stdin), a hash
+    found in a hand-made Jupyter config and whether a terminal can be asked: the summary
+    and plan.
 
     What the user gives always wins over a hash found on disk. A found sha1 hash is taken
     over only when nobody can be asked (the check warns about it on every run)."""
@@ -134,13 +136,9 @@ def decide(
         return "a password is already in the Jupyter config", PasswordPlan(
             Source.ADOPTED, adoptable
         )
-    if jupyter_hash.kind(current) is HashKind.INVALID:
+    if current_kind is HashKind.INVALID:
         return "the saved password hash is malformed", PasswordPlan(Source.ASK, None)
     return "password set", None
-
-
-def _is_weak(hashed: Optional[str]) -> bool:
-    return hashed is not None and jupyter_hash.kind(hashed) is HashKind.LEGACY
 
 
 class PasswordStep:
@@ -148,14 +146,13 @@ class PasswordStep:
 
     def check(self, ctx: Context) -> Status[PasswordPlan]:
         current = ctx.settings.password_hash
-        if current is not None:
-            # Judged here first, and remembered, so the next run's check recalls the
-            # verdict instead of loading argon2 (status and dry runs only recall).
-            jupyter_hash.kind(current, keep=True)
+        # Judged once, and remembered, so the next run's check recalls the verdict instead
+        # of loading argon2 (status and dry runs only recall).
+        current_kind = None if current is None else jupyter_hash.kind(current, keep=True)
         options = ctx.options
         adoptable = existing_hash(ctx) if current is None else None
         summary, plan = decide(
-            current, ctx.run.typed_password_hash, options.password_hash,
+            current, current_kind, ctx.run.typed_password_hash, options.password_hash,
             options.reset_password, adoptable, options.password_stdin, options.interactive,
         )  # fmt: skip
         if plan is not None:
@@ -165,9 +162,13 @@ class PasswordStep:
                     + (": replaced by the one you give" if plan.source is not Source.ADOPTED
                        else ": kept")
                 )  # fmt: skip
-            weak = plan.source is Source.ADOPTED and _is_weak(plan.new_hash)
+            weak = (
+                plan.source is Source.ADOPTED
+                and plan.new_hash is not None
+                and jupyter_hash.kind(plan.new_hash) is HashKind.LEGACY
+            )
             return drift(summary, plan, [FOUND_WEAK_WARNING] if weak else [])
-        if _is_weak(current):
+        if current_kind is HashKind.LEGACY:
             return good("password set (weak sha1 hash)", [WEAK_WARNING])
         if ctx.run.typed_password_hash is not None:
             return good(summary)
