@@ -386,16 +386,16 @@ def _installer_epilog() -> str:
 def _conda_overrides(values: dict[str, Any]) -> dict[str, Any]:
     """--installer-url/--installer-sha256 only together and well-formed: an installer is
     never run without a hash to check it against."""
-    from urllib.parse import urlsplit
-
-    from jupyter_bootstrap import conda_installers
-
     overrides: dict[str, Any] = {
         "accept_anaconda_tos": True if values.get("accept_anaconda_tos") else None
     }
     url, sha256 = values.get("installer_url"), values.get("installer_sha256")
     if url is None and sha256 is None:
         return overrides
+    from urllib.parse import urlsplit
+
+    from jupyter_bootstrap import conda_installers
+
     if not url:
         raise UserError("--installer-sha256 needs --installer-url", hint="pass both, or neither")
     if not sha256:

@@ -9,7 +9,6 @@ import enum
 import fnmatch
 import os
 import re
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Optional
@@ -244,6 +243,8 @@ def candidates(
     conda_exe = environ.get("CONDA_EXE")
     if conda_exe:
         yield Path(conda_exe).parent.parent, "$CONDA_EXE"
+    import shutil  # here: with a saved prefix (every check once set up), never needed
+
     on_path = shutil.which("conda", path=environ.get("PATH"))
     if on_path:
         # PREFIX/bin/conda or PREFIX/condabin/conda, possibly through a symlink.

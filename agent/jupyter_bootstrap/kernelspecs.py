@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -256,4 +255,6 @@ def carry_out(plan: SyncPlan, kernels_dir: Path, owner: Optional[Owner]) -> None
         # Checked again right before: only a folder whose kernel.json carries our mark.
         again = read_specs(spec.path.parent)
         if any(s.path == spec.path and s.ours for s in again):
+            import shutil  # only to remove one: a check needs none of shutil
+
             shutil.rmtree(spec.path)

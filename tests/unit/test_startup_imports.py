@@ -21,6 +21,8 @@ from tests.support.metadata_server import metadata_service
 # Each costs tens of milliseconds to import, and none is needed to print help or a version.
 HEAVY = ("cryptography", "requests", "urllib3", "jinja2", "argon2", "acme", "html.parser")
 
+APPLY_ONLY = ("jupyter_bootstrap.conda_installers", "jupyter_bootstrap.progress", "secrets")
+
 PROBE = """
 import json, sys
 from jupyter_bootstrap.cli import main
@@ -73,6 +75,12 @@ def test_checking_a_converged_machine_needs_none_of_the_heavy_libraries(
         assert "GET /latest/meta-data/public-ipv4" in imds.requests
     assert loaded.code == 0, loaded.output
     assert loaded.heavy() == [], loaded.output
+    # What only a change needs waits for one: installing conda (its installer tables and the
+    # download's progress bar), making a new token (secrets). (shutil too, but a no-op init
+    # still writes its run record, and tempfile brings shutil in.)
+    assert among(loaded.modules, APPLY_ONLY) == [], loaded.output
+    if command == "status":
+        assert "shutil" not in loaded.modules
     # Immutable records are NamedTuples: a frozen dataclass costs about 0.6 ms at every
     # import (its methods are compiled from source), and a check loads some sixty records.
     # Two exceptions: Status is generic (a generic NamedTuple needs Python 3.11), and the

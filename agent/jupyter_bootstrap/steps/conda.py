@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
-from jupyter_bootstrap import conda, conda_installers, installed, kill_points, progress
+from jupyter_bootstrap import conda, installed, kill_points
 from jupyter_bootstrap.account import Account
 from jupyter_bootstrap.conda import CondaInstall, PrefixState
-from jupyter_bootstrap.conda_installers import Installer
 from jupyter_bootstrap.engine import Context, Status, drift, good
 from jupyter_bootstrap.errors import StepFailed, UserError
 from jupyter_bootstrap.files import Owner, ensure_dir
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     # Imported where something is downloaded: it pulls in requests, which a check of a
     # conda that is there (every `status`) never needs.
     from jupyter_bootstrap import download
+    from jupyter_bootstrap.conda_installers import Installer
 
 # Anaconda unpacks some 4 GB; on a small instance with a slow disk that takes a while.
 INSTALL_TIMEOUT = 3600
@@ -76,6 +75,9 @@ class CondaPlan(NamedTuple):
 
 
 def _installer(ctx: Context) -> Installer:
+    # Imported only when an install is planned: a check never needs the installer tables.
+    from jupyter_bootstrap import conda_installers
+
     arch = ctx.facts.arch or platform.machine()
     return conda_installers.choose(
         ctx.settings.distribution,
@@ -196,7 +198,7 @@ class CondaStep:
         return drift(summary, plan)
 
     def apply(self, ctx: Context, plan: CondaPlan) -> str:
-        from jupyter_bootstrap import download
+        from jupyter_bootstrap import conda_installers, download
 
         target, installer = plan.target, plan.installer
         dest = ctx.paths.download_dir / installer.filename
@@ -238,6 +240,8 @@ class CondaStep:
             f"Removing what the interrupted install ({record.installer}, started "
             f"{record.started}) left in {prefix}, then installing again"
         )
+        import shutil
+
         shutil.rmtree(prefix)
 
     def _record_start(self, ctx: Context, plan: CondaPlan) -> CondaRecord:
@@ -251,7 +255,7 @@ class CondaStep:
     def _download(
         self, ctx: Context, installer: Installer, sha256: str, dest: Path
     ) -> download.DownloadResult:
-        from jupyter_bootstrap import download
+        from jupyter_bootstrap import download, progress
 
         ensure_dir(dest.parent, 0o700, ctx.account.owner)
         ctx.console.info(f"Downloading {installer.url}")

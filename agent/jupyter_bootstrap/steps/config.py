@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import json
-import secrets
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -150,7 +149,12 @@ def _api_token(ctx: Context, existing: str) -> str:
     there is no second way in that nobody uses."""
     if not ctx.settings.stop_when_idle or ctx.settings.no_service:
         return ""
-    return jupyter_config.block_token(existing) or secrets.token_urlsafe(32)
+    kept = jupyter_config.block_token(existing)
+    if kept:
+        return kept
+    import secrets  # only for a new token: a converged check keeps the one it has
+
+    return secrets.token_urlsafe(32)
 
 
 def decide_legacy(kind: str, path: Path, original: Optional[bytes]) -> Optional[LegacyRewrite]:
