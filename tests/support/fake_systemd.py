@@ -108,7 +108,9 @@ for name in names:
     elif command in ("start", "restart"):
         if command == "restart" or not u["active"]:
             data["next_pid"] += 1
-            u.update(active=True, pid=data["next_pid"], since=time.monotonic())
+            # As systemd does: a start asked for (not one of its own automatic restarts)
+            # counts restarts from 0 again.
+            u.update(active=True, pid=data["next_pid"], since=time.monotonic(), restarts=0)
             u.pop("state", None)
             u.pop("sub", None)
     elif command == "stop":
