@@ -103,6 +103,21 @@ SERVICE_TABLE = [
 ]
 
 
+def test_a_running_unit_whose_port_another_program_holds_is_restarted() -> None:
+    """Looks running between two of systemd's restarts; a restart brings it back once the
+    port is free (the preflight names the holder first)."""
+    holder = "port 8888 is already in use by process 77 (python3 -m http.server)"
+    problems, plan = service.decide(WANT, UNIT_TEXT, unit_state(), [], holder)
+    assert problems == [f"{WANT.unit} is running but cannot listen: {holder}"]
+    assert plan is not None
+    assert (plan.write_unit, plan.enable, plan.start, plan.reasons) == (
+        False, False, "restart", ("its port was in use",),
+    )  # fmt: skip
+    # Not running: started as any stopped unit is, whatever holds the port.
+    _, plan = service.decide(WANT, UNIT_TEXT, unit_state("inactive", "dead"), [], holder)
+    assert plan is not None and plan.start == "start"
+
+
 @pytest.mark.parametrize(("text", "state", "reasons", "expected"), SERVICE_TABLE)
 def test_service_decision(
     text: Optional[str],

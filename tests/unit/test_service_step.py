@@ -3,6 +3,7 @@ writes, which systemctl calls it makes and when it restarts. Real systemd: tests
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -290,7 +291,7 @@ def test_a_unit_that_systemd_restarted_gets_its_port_looked_at(
 ) -> None:
     """Running and answering, but restarted by systemd on its own: Jupyter may be failing
     to bind because a Jupyter started by hand with our config holds the port and answers
-    the health check. The preflight looks for the port's holder."""
+    the health check. The check looks for the port's holder, and init refuses."""
     init_on_port(jupyter_prefix, port)
     fake.set_unit(UNIT, restarts=3)
     stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
@@ -298,6 +299,46 @@ def test_a_unit_that_systemd_restarted_gets_its_port_looked_at(
     output = init_on_port(jupyter_prefix, port, code=2)
     assert f"port {port} is already in use" in flat(output)
     assert "nothing was changed" in flat(output)
+
+
+def test_status_tells_a_unit_that_cannot_listen_from_one_systemd_brought_back(
+    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Restarted by systemd on its own, the unit may be looping because another program
+    holds its port: in between it looks running. Its port's holder tells: none, or its own
+    server, is a crash it recovered from; another program is drift."""
+    init_on_port(jupyter_prefix, port)
+    fake.set_unit(UNIT, restarts=1)
+    assert invoke("status").exit_code == 0  # brought back after a crash: it holds its port
+    stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
+    monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
+    status = invoke("status")
+    assert status.exit_code == 3
+    assert f"{UNIT} is running but cannot listen: port {port} is already in use" in flat(
+        status.output
+    )
+    fake.set_unit(UNIT, restarts=0)  # never restarted: its port is not looked at
+    assert invoke("status").exit_code == 0
+
+
+def test_replace_running_takes_the_port_back_from_under_a_unit_that_looks_running(
+    fake: FakeSystemd, jupyter_prefix: Path, port: int, tmp_path: Path
+) -> None:
+    """Between two of systemd's restarts the unit looks running: the Jupyter started by
+    hand that holds its port is stopped all the same, and the unit restarted."""
+    init_on_port(jupyter_prefix, port)
+    with started_by_hand(tmp_path, port) as by_hand:
+        fake.set_unit(UNIT, restarts=2)
+        fake.clear_calls()
+        refused = flat(init_on_port(jupyter_prefix, port, code=2))
+        assert f"port {port} is already in use by process {by_hand.pid}" in refused
+        assert fake.changes() == []
+        replaced = flat(init_on_port(jupyter_prefix, port, "--replace-running"))
+        assert f"stopped the Jupyter started by hand (pid {by_hand.pid})" in replaced
+        assert "restarted it (its port was in use)" in replaced
+        assert by_hand.wait(timeout=10) == -signal.SIGTERM
+    assert fake.changes() == [["restart", UNIT]]
+    assert fake.unit()["restarts"] == 0
 
 
 LISTENER = """
@@ -310,8 +351,8 @@ time.sleep(600)
 """
 
 
-@pytest.fixture
-def hand_started_jupyter(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+@contextlib.contextmanager
+def started_by_hand(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
     """What the old tutorial leaves running: `nohup jupyter notebook &`, as this user."""
     script = tmp_path / "legacy-bin" / "jupyter-notebook"
     script.parent.mkdir()
@@ -325,6 +366,12 @@ def hand_started_jupyter(tmp_path: Path, port: int) -> Iterator[subprocess.Popen
     finally:
         started.kill()
         started.wait()
+
+
+@pytest.fixture
+def hand_started_jupyter(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+    with started_by_hand(tmp_path, port) as started:
+        yield started
 
 
 def test_a_jupyter_started_by_hand_is_named_and_replaced_only_when_asked(

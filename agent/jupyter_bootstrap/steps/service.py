@@ -228,11 +228,16 @@ def jupyter_arguments(argv: tuple[str, ...]) -> Optional[list[str]]:
 
 
 def decide(
-    want: Wanted, text: Optional[str], state: UnitState, reasons: list[str]
+    want: Wanted,
+    text: Optional[str],
+    state: UnitState,
+    reasons: list[str],
+    holder: Optional[str] = None,
 ) -> tuple[list[str], Optional[ServicePlan]]:
     """The whole decision, from facts alone: what is wrong, and the plan that fixes it.
     `text` is the unit file on disk (None: none), `state` what systemd reports, `reasons`
-    what would make a running server stale."""
+    what would make a running server stale, `holder` what holds the port instead of the
+    running unit's server (None: nothing does, as far as is known)."""
     problems: list[str] = []
     if text is None:
         problems.append(f"{want.path} is not installed")
@@ -248,6 +253,12 @@ def decide(
             start, reasons = Start.RESTART, [f"it was {state.describe()}"]
         else:
             start = Start.START
+    elif holder is not None:
+        # Running, yet its server cannot listen: systemd restarts it in a loop, and in
+        # between it looks running. Once the port is free, a restart brings it back (the
+        # preflight names the holder first, or stops a Jupyter started by hand).
+        problems.append(f"{want.unit} is running but cannot listen: {holder}")
+        start, reasons = Start.RESTART, ["its port was in use"]
     elif reasons or (text is not None and text != want.text):
         # A unit file that differs from ours while the server runs: whatever started it, a
         # restart is the only way to know it runs ours.
@@ -316,8 +327,9 @@ class ServiceStep:
             return drift(f"{want.path} runs Jupyter for {owner}, not for {others.user}", others)
         main = process.read(state.main_pid) if state.main_pid else None
         reasons = restart_reasons(ctx, want, state, main)
-        problems, plan = decide(want, text, state, reasons)
         replace = self._replaceable(ctx, want.unit)
+        holder = _holder_instead(ctx, want.unit, state, replace) if state.active else None
+        problems, plan = decide(want, text, state, reasons, holder)
         if replace is not None:
             ctx.run.found(
                 f"Jupyter started by hand (pid {replace.pid}) on port {ctx.settings.port}: "
@@ -497,23 +509,37 @@ def port_taken(
 
 def _serving(ctx: Context, plan: Optional[Plan]) -> bool:
     """Whether the preflight's pass found our server running as wanted (no plan for this
-    step), never restarted by systemd on its own since it was started, and answering on the
-    port (the health check ok). Nothing of ours will be started then, and nobody else can
-    hold that port: scanning every process's sockets for a holder would cost a no-op init
-    more than most of its checks (the kernel walks its whole socket table to print
-    /proc/net/tcp).
+    step) and answering on the port (the health check ok). Nothing of ours will be started
+    then, and nobody else can hold that port: scanning every process's sockets for a holder
+    would cost a no-op init more than most of its checks (the kernel walks its whole socket
+    table to print /proc/net/tcp).
 
-    Each condition stands for a way another program may hold the port after all: our
-    Jupyter restarting in a loop because it cannot bind (it shows as running for a moment,
-    and a Jupyter started by hand with our config answers the health check), a health check
-    that failed or was skipped, a systemd too old to count restarts. Then the port is looked
-    at; apply looks again before it starts anything."""
+    A unit that systemd keeps restarting because another program holds its port looks
+    running for a moment, and a Jupyter started by hand with our config answers the health
+    check: the check looked for the holder then (systemd had restarted the unit on its own)
+    and planned a restart. A health check that failed or was skipped means a look at the
+    port too; apply looks again before it starts anything."""
     if plan is not None or ctx.run.checked is None:
         return False
     health = ctx.run.checked.report.find("health")
-    if health is None or health.state != "ok":
-        return False
-    return systemctl.state(units.unit_name(ctx.settings.service_name)).restarts == 0
+    return health is not None and health.state == "ok"
+
+
+def _holder_instead(
+    ctx: Context, unit: str, state: UnitState, replace: Optional[process.Process]
+) -> Optional[str]:
+    """What holds the port while `unit` runs, when it is not the unit's own server (None:
+    nothing else, or nothing hints at it). Looked for only when systemd restarted the unit
+    on its own since it was last started (or cannot say), or when --replace-running found a
+    Jupyter started by hand there: a server that never had to be restarted holds its port,
+    and scanning every process's sockets would cost each check more than most others."""
+    port = ctx.settings.port
+    if replace is not None:
+        return f"port {port} is in use by the Jupyter started by hand (pid {replace.pid})"
+    if state.restarts == 0:
+        return None
+    taken = port_taken(port, unit, ctx.account.uid)
+    return None if taken is None else taken[0]
 
 
 def refuse_taken_port(
