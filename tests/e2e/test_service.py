@@ -306,6 +306,49 @@ def test_a_busy_port_is_refused_and_the_server_keeps_running(box: Box) -> None:
     assert_login_works(box.port, box.cafile())
 
 
+def restarts(box: Box) -> int:
+    """How often systemd restarted the unit by itself since it was last started."""
+    return int(box.root(f"systemctl show -p NRestarts --value {UNIT}") or 0)
+
+
+def test_a_unit_restarting_in_a_loop_behind_an_answering_server_is_not_converged(
+    box: Box,
+) -> None:
+    """A Jupyter started by hand with our very config holds the port and answers with our
+    certificate, so the unit's own server cannot bind and systemd restarts it again and
+    again. Between two tries the unit looks running and the server answers: a re-run that
+    trusted that would call the machine converged. systemd's restart count tells it apart,
+    and the re-run names the port's holder as it does for any Jupyter started by hand."""
+    box.root(f"systemctl stop {UNIT}")
+    box.root(
+        f"systemd-run --quiet --uid={USER} --gid={USER} --unit=by-hand-jupyter "
+        f"--working-directory={HOME} {JUPYTER_ENV}/bin/jupyter server --config={CONFIG}"
+    )
+    try:
+        wait_for_https(box.port, box.cafile(), 60)
+        by_hand = box.root("systemctl show -p MainPID --value by-hand-jupyter")
+        box.root(f"systemctl start {UNIT}")
+        wait_until(lambda: restarts(box) >= 1, 60, "systemd restarting the unit")
+
+        # Whenever it is asked, status must not call this converged; when it catches the
+        # unit looking running, it says why it is not.
+        def status_says_it_cannot_listen() -> bool:
+            said = " ".join(box.agent("status", code=3).stdout.split())
+            return f"{UNIT} is running but cannot listen: port {box.port}" in said
+
+        wait_until(status_says_it_cannot_listen, 60, "status catching the unit up")
+        refused = " ".join(box.agent("init", code=2).stderr.split())
+        assert f"port {box.port} is already in use by process {by_hand}" in refused, refused
+        assert "--replace-running" in refused and "nothing was changed" in refused
+        replaced = " ".join(box.agent("init", "--replace-running").stdout.split())
+        assert f"stopped the Jupyter started by hand (pid {by_hand})" in replaced, replaced
+        wait_until(lambda: box.unit_is("is-active") == "active", 30, "the unit running")
+        assert_login_works(box.port, box.cafile())
+        assert step_states(box.agent("init").stdout) == dict.fromkeys(STEPS, "ok")
+    finally:
+        box.root("systemctl stop by-hand-jupyter; systemctl reset-failed by-hand-jupyter", False)
+
+
 def test_a_port_below_1024_works_without_root(box: Box) -> None:
     low = next(p for p in range(990, 1024) if not port_owner.listening_inodes(p))
     box.agent("init", "--port", str(low))
