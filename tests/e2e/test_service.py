@@ -332,11 +332,11 @@ def test_a_unit_restarting_in_a_loop_behind_an_answering_server_is_not_converged
 
         # Whenever it is asked, status must not call this converged; when it catches the
         # unit looking running, it says why it is not.
-        def status_says_it_cannot_listen() -> bool:
+        def status_names_the_port() -> bool:
             said = " ".join(box.agent("status", code=3).stdout.split())
-            return f"{UNIT} is running but cannot listen: port {box.port}" in said
+            return f"{UNIT} keeps restarting: Jupyter cannot start while port {box.port}" in said
 
-        wait_until(status_says_it_cannot_listen, 60, "status catching the unit up")
+        wait_until(status_names_the_port, 60, "status catching the unit looking running")
         refused = " ".join(box.agent("init", code=2).stderr.split())
         assert f"port {box.port} is already in use by process {by_hand}" in refused, refused
         assert "--replace-running" in refused and "nothing was changed" in refused

@@ -108,11 +108,14 @@ def test_a_running_unit_whose_port_another_program_holds_is_restarted() -> None:
     port is free (the preflight names the holder first)."""
     holder = "port 8888 is already in use by process 77 (python3 -m http.server)"
     problems, plan = service.decide(WANT, UNIT_TEXT, unit_state(), [], holder)
-    assert problems == [f"{WANT.unit} is running but cannot listen: {holder}"]
+    assert problems == [f"{WANT.unit} keeps restarting: Jupyter cannot start while {holder}"]
     assert plan is not None
     assert (plan.write_unit, plan.enable, plan.start, plan.reasons) == (
         False, False, "restart", ("its port was in use",),
     )  # fmt: skip
+    # What else calls for a restart is still said.
+    _, plan = service.decide(WANT, UNIT_TEXT, unit_state(), [service.FILES_CHANGED], holder)
+    assert plan is not None and plan.reasons == ("its port was in use", service.FILES_CHANGED)
     # Not running: started as any stopped unit is, whatever holds the port.
     _, plan = service.decide(WANT, UNIT_TEXT, unit_state("inactive", "dead"), [], holder)
     assert plan is not None and plan.start == "start"

@@ -301,21 +301,30 @@ def test_a_unit_that_systemd_restarted_gets_its_port_looked_at(
     assert "nothing was changed" in flat(output)
 
 
-def test_status_tells_a_unit_that_cannot_listen_from_one_systemd_brought_back(
+def test_status_tells_a_unit_that_cannot_bind_from_one_systemd_brought_back(
     fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Restarted by systemd on its own, the unit may be looping because another program
-    holds its port: in between it looks running. Its port's holder tells: none, or its own
-    server, is a crash it recovered from; another program is drift."""
+    holds its port: in between it looks running. The port's holders tell: none, or the
+    unit's own server, is a crash it recovered from; another program alone is drift."""
     init_on_port(jupyter_prefix, port)
     fake.set_unit(UNIT, restarts=1)
-    assert invoke("status").exit_code == 0  # brought back after a crash: it holds its port
+    assert invoke("status").exit_code == 0  # brought back after a crash, nothing else there
     stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
-    monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
+    ours = port_owner.PortHolder(4242, "jupyter-server", f"/system.slice/{UNIT}")
+    # Our server with CAP_NET_BIND_SERVICE (a port below 1024): a socket of this user whose
+    # process the user may not look into.
+    capable = port_owner.PortHolder(None, "", "", uid=os.getuid())
+    found: list[port_owner.PortHolder] = []
+    monkeypatch.setattr(port_owner, "holders", lambda port: found)
+    for serving in ([ours, stranger], [capable, stranger], [capable]):
+        found[:] = serving
+        assert invoke("status").exit_code == 0, serving  # sharing the port, on its address
+    found[:] = [stranger]
     status = invoke("status")
     assert status.exit_code == 3
-    assert f"{UNIT} is running but cannot listen: port {port} is already in use" in flat(
-        status.output
+    assert f"{UNIT} keeps restarting: Jupyter cannot start while port {port} is already in use" in (
+        flat(status.output)
     )
     fake.set_unit(UNIT, restarts=0)  # never restarted: its port is not looked at
     assert invoke("status").exit_code == 0
@@ -335,10 +344,32 @@ def test_replace_running_takes_the_port_back_from_under_a_unit_that_looks_runnin
         assert fake.changes() == []
         replaced = flat(init_on_port(jupyter_prefix, port, "--replace-running"))
         assert f"stopped the Jupyter started by hand (pid {by_hand.pid})" in replaced
-        assert "restarted it (its port was in use)" in replaced
+        assert "restarted it (its port was in use" in replaced
         assert by_hand.wait(timeout=10) == -signal.SIGTERM
     assert fake.changes() == [["restart", UNIT]]
     assert fake.unit()["restarts"] == 0
+
+
+def test_replace_running_leaves_a_unit_that_serves_beside_a_jupyter_started_by_hand(
+    fake: FakeSystemd,
+    jupyter_prefix: Path,
+    port: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two sockets on one port, on different addresses: the unit's server listens, so it
+    is serving, and its kernels are not lost to a restart."""
+    init_on_port(jupyter_prefix, port)
+    with started_by_hand(tmp_path, port) as by_hand:
+        ours = port_owner.PortHolder(4242, "jupyter-server", f"/system.slice/{UNIT}")
+        theirs = port_owner.PortHolder(by_hand.pid, "jupyter-notebook", "/user.slice")
+        monkeypatch.setattr(port_owner, "holders", lambda port: [ours, theirs])
+        fake.clear_calls()
+        output = init_on_port(jupyter_prefix, port, "--replace-running")
+        assert step_states(output)["service"] == "ok", output
+        assert "stopped" not in flat(output)
+        assert by_hand.poll() is None
+    assert fake.changes() == []
 
 
 LISTENER = """

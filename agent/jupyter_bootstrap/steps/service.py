@@ -254,11 +254,11 @@ def decide(
         else:
             start = Start.START
     elif holder is not None:
-        # Running, yet its server cannot listen: systemd restarts it in a loop, and in
-        # between it looks running. Once the port is free, a restart brings it back (the
-        # preflight names the holder first, or stops a Jupyter started by hand).
-        problems.append(f"{want.unit} is running but cannot listen: {holder}")
-        start, reasons = Start.RESTART, ["its port was in use"]
+        # Its server cannot bind, so systemd restarts it in a loop, and in between it looks
+        # running. Once the port is free a restart brings it back: the preflight refuses,
+        # naming the holder, or (--replace-running) apply stops a Jupyter started by hand.
+        problems.append(f"{want.unit} keeps restarting: Jupyter cannot start while {holder}")
+        start, reasons = Start.RESTART, ["its port was in use", *reasons]
     elif reasons or (text is not None and text != want.text):
         # A unit file that differs from ours while the server runs: whatever started it, a
         # restart is the only way to know it runs ours.
@@ -330,12 +330,13 @@ class ServiceStep:
         replace = self._replaceable(ctx, want.unit)
         holder = _holder_instead(ctx, want.unit, state, replace) if state.active else None
         problems, plan = decide(want, text, state, reasons, holder)
-        if replace is not None:
+        if plan is not None and replace is not None:
+            # (Said only with a plan: with none, nothing of ours starts, and nothing is
+            # stopped.)
             ctx.run.found(
                 f"Jupyter started by hand (pid {replace.pid}) on port {ctx.settings.port}: "
                 "stopped before ours starts (--replace-running)"
             )
-        if plan is not None and replace is not None:
             plan = plan._replace(replace=replace.pid)
         if plan is not None:
             return drift("; ".join(problems), plan)
@@ -476,14 +477,18 @@ def hand_started_jupyter(port: int, unit: str, uid: int) -> Optional[process.Pro
 
 
 def port_taken(
-    port: int, unit: str, uid: int, replace: Optional[process.Process] = None
+    port: int,
+    unit: str,
+    uid: int,
+    replace: Optional[process.Process] = None,
+    holders: Optional[list[port_owner.PortHolder]] = None,
 ) -> Optional[tuple[str, str]]:
     """(what holds `port`, what to do), or None when it is free, our unit holds it, or it is
     `replace` (to be stopped first). A holder we cannot see (another user's process) is
-    never taken for ours."""
+    never taken for ours. `holders`: the port's, when they were just looked up."""
     others = [
         h
-        for h in port_owner.holders(port)
+        for h in (port_owner.holders(port) if holders is None else holders)
         if not h.in_unit(unit) and (replace is None or h.pid != replace.pid)
     ]
     # A socket of this user whose process we cannot look into: our own Jupyter when it
@@ -528,17 +533,25 @@ def _serving(ctx: Context, plan: Optional[Plan]) -> bool:
 def _holder_instead(
     ctx: Context, unit: str, state: UnitState, replace: Optional[process.Process]
 ) -> Optional[str]:
-    """What holds the port while `unit` runs, when it is not the unit's own server (None:
-    nothing else, or nothing hints at it). Looked for only when systemd restarted the unit
+    """What holds the port while `unit` runs, when the unit's own server does not (None: it
+    does, or nothing hints that it may not). Looked at only when systemd restarted the unit
     on its own since it was last started (or cannot say), or when --replace-running found a
     Jupyter started by hand there: a server that never had to be restarted holds its port,
     and scanning every process's sockets would cost each check more than most others."""
-    port = ctx.settings.port
-    if replace is not None:
-        return f"port {port} is in use by the Jupyter started by hand (pid {replace.pid})"
-    if state.restarts == 0:
+    if replace is None and state.restarts == 0:
         return None
-    taken = port_taken(port, unit, ctx.account.uid)
+    port = ctx.settings.port
+    holders = port_owner.holders(port)
+    # Two sockets may share a port on different addresses (127.0.0.1 and a private one):
+    # while the unit's own server listens, it is serving, whatever else is there. A socket
+    # of this user whose process we may not look into is that server too, when it holds
+    # CAP_NET_BIND_SERVICE for a port below 1024.
+    uid = ctx.account.uid
+    if any(h.in_unit(unit) or (h.pid is None and h.uid == uid) for h in holders):
+        return None
+    if replace is not None:
+        return f"port {port} is already in use by the Jupyter started by hand (pid {replace.pid})"
+    taken = port_taken(port, unit, uid, holders=holders)
     return None if taken is None else taken[0]
 
 
