@@ -288,3 +288,4 @@ def test_the_code_a_result_is_keyed_on_is_read_without_importing_it(tmp_path: Pa
         assert derived.package_code("no_such_package_anywhere", "__init__.py") is None
     finally:
         sys.path.remove(str(tmp_path))
+        sys.path_importer_cache.pop(str(tmp_path), None)
