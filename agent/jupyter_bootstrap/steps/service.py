@@ -491,14 +491,7 @@ def port_taken(
         for h in (port_owner.holders(port) if holders is None else holders)
         if not h.in_unit(unit) and (replace is None or h.pid != replace.pid)
     ]
-    # A socket of this user whose process we cannot look into: our own Jupyter when it
-    # holds CAP_NET_BIND_SERVICE (a port below 1024) and our unit runs.
-    if (
-        others
-        and others[0].pid is None
-        and others[0].uid == uid
-        and systemctl.state(unit).running_or_restarting
-    ):
+    if others and _hidden_server(others[0], uid) and systemctl.state(unit).running_or_restarting:
         others = others[1:]
     if not others:
         return None
@@ -510,6 +503,12 @@ def port_taken(
         f"port {port} is already in use by {holder.describe()}",
         f"{stop}, or choose another port: `jupyter-bootstrap init --port {port + 1}`",
     )
+
+
+def _hidden_server(holder: port_owner.PortHolder, uid: int) -> bool:
+    """A socket of this user whose process we may not look into: while our unit runs, that
+    is its Jupyter holding CAP_NET_BIND_SERVICE (a port below 1024)."""
+    return holder.pid is None and holder.uid == uid
 
 
 def _serving(ctx: Context, plan: Optional[Plan]) -> bool:
@@ -543,11 +542,9 @@ def _holder_instead(
     port = ctx.settings.port
     holders = port_owner.holders(port)
     # Two sockets may share a port on different addresses (127.0.0.1 and a private one):
-    # while the unit's own server listens, it is serving, whatever else is there. A socket
-    # of this user whose process we may not look into is that server too, when it holds
-    # CAP_NET_BIND_SERVICE for a port below 1024.
+    # while the unit's own server listens, it is serving, whatever else is there.
     uid = ctx.account.uid
-    if any(h.in_unit(unit) or (h.pid is None and h.uid == uid) for h in holders):
+    if any(h.in_unit(unit) or _hidden_server(h, uid) for h in holders):
         return None
     if replace is not None:
         return f"port {port} is already in use by the Jupyter started by hand (pid {replace.pid})"
