@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -270,30 +270,36 @@ def test_a_no_op_init_does_not_look_for_who_holds_the_port(
     assert set(step_states(output).values()) == {"ok"}, output
 
 
-def test_a_server_that_does_not_answer_gets_its_port_looked_at(
-    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The unit looks fine but nothing answers (our Jupyter restarting in a loop because
-    another program took the port, say): the preflight looks for the port's holder."""
-    init_on_port(jupyter_prefix, port)
+def _not_answering(fake: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         https_probe, "probe", lambda target: https_probe.ProbeResult(False, "refused", "refused")
     )
-    stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
-    monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
-    output = init_on_port(jupyter_prefix, port, code=2)
-    assert f"port {port} is already in use" in flat(output)
-    assert "nothing was changed" in flat(output)
 
 
-def test_a_unit_that_systemd_restarted_gets_its_port_looked_at(
-    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Running and answering, but restarted by systemd on its own: Jupyter may be failing
-    to bind because a Jupyter started by hand with our config holds the port and answers
-    the health check. The check looks for the port's holder, and init refuses."""
-    init_on_port(jupyter_prefix, port)
+def _restarted_by_systemd(fake: FakeSystemd, monkeypatch: pytest.MonkeyPatch) -> None:
     fake.set_unit(UNIT, restarts=3)
+
+
+@pytest.mark.parametrize(
+    "looks_fine_but",
+    [
+        # Nothing answers: our Jupyter restarting in a loop because another program took
+        # the port, say. The preflight looks for the port's holder.
+        pytest.param(_not_answering, id="does-not-answer"),
+        # Answering, but restarted by systemd on its own: a Jupyter started by hand with
+        # our config may hold the port and answer the health check. The check looks.
+        pytest.param(_restarted_by_systemd, id="restarted-by-systemd"),
+    ],
+)
+def test_a_unit_that_looks_fine_but_may_not_be_gets_its_port_looked_at(
+    fake: FakeSystemd,
+    jupyter_prefix: Path,
+    port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    looks_fine_but: Callable[[FakeSystemd, pytest.MonkeyPatch], None],
+) -> None:
+    init_on_port(jupyter_prefix, port)
+    looks_fine_but(fake, monkeypatch)
     stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
     monkeypatch.setattr(port_owner, "holders", lambda port: [stranger])
     output = init_on_port(jupyter_prefix, port, code=2)
