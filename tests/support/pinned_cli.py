@@ -6,12 +6,18 @@ is the current user with $HOME as its home (CI runs as root, which the agent rig
 without --user, and a throw-away login user cannot run this test environment's Python), the
 OS is the stock Ubuntu in $JUPYTER_BOOTSTRAP_TEST_OS_RELEASE when it is set, and system-wide
 conda prefixes are not looked at (as hide_host_conda does). $JUPYTER_BOOTSTRAP_TEST_HEARTBEAT
-shortens the heartbeat of long subprocesses, so a test sees one without waiting."""
+shortens the heartbeat of long subprocesses, so a test sees one without waiting.
+
+SIGINT and SIGHUP start at their defaults, as in a user's terminal session: a test suite
+started as a background job of a script (`cmd &` in a shell without job control, or under
+nohup) would otherwise hand them down ignored, and the tests of Ctrl-C and of a dropped
+session would see a run that nothing can interrupt or hang up."""
 
 from __future__ import annotations
 
 import os
 import pwd
+import signal
 import sys
 from pathlib import Path
 
@@ -26,6 +32,8 @@ def argv(*args: str) -> list[str]:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     from jupyter_bootstrap import account, cli, conda, paths, run
 
     home = Path(os.environ["HOME"])
