@@ -88,6 +88,22 @@ def test_a_long_command_line_keeps_its_tail_and_stays_readable(
     assert len(shown.splitlines()) <= 4, shown
 
 
+def test_sockets_we_may_not_trace_are_told_apart_by_their_owner(tmp_path: Path) -> None:
+    """A user's own server with capabilities and another user's program can share a port on
+    two addresses: neither process can be looked into, and each keeps its owner."""
+    proc = fake_proc(tmp_path, ["jupyter-lab", "--port=8888"])
+    hidden = [
+        LISTENING_8888.replace(" 1000 0 111", f" {uid} 0 {inode}")
+        for uid, inode in ((0, 222), (1000, 333), (0, 444))
+    ]
+    (proc / "net" / "tcp").write_text("\n".join([TCP_HEADER, LISTENING_8888, *hidden]) + "\n")
+    found = port_owner.holders(8888, proc)
+    assert [(h.pid, h.uid) for h in found] == [(4242, None), (None, 0), (None, 1000)]
+    assert found[1].describe() == "a process of user root (`sudo ss -ltnp` names it)"
+    nobody = port_owner.PortHolder(None, "", "", uid=4_000_000)
+    assert nobody.describe() == "a process of uid 4000000 (`sudo ss -ltnp` names it)"
+
+
 # -- 2. the old tutorial's certificate is backed up before it is replaced --------------------
 
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -307,8 +308,37 @@ def test_a_unit_that_looks_fine_but_may_not_be_gets_its_port_looked_at(
     assert "nothing was changed" in flat(output)
 
 
+def proc_with_listeners(
+    root: Path, port: int, hidden: tuple[int, ...] = (), ours: bool = False
+) -> Path:
+    """A /proc where `port` has a listening socket for each uid of `hidden` whose process
+    may not be looked into, and with `ours`, one held by the unit's server (pid 4242)."""
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "net").mkdir(parents=True)
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"]
+    sockets = [(100 + n, uid) for n, uid in enumerate(hidden)]
+    if ours:
+        sockets.append((99, os.getuid()))
+        server = root / "4242"
+        (server / "fd").mkdir(parents=True)
+        os.symlink("socket:[99]", server / "fd" / "3")
+        (server / "cmdline").write_bytes(b"jupyter-server\0")
+        (server / "cgroup").write_text(f"0::/system.slice/{UNIT}\n")
+    for n, (inode, uid) in enumerate(sockets):
+        lines.append(
+            f"   {n}: 0100007F:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000"
+            f" 00000000  {uid} 0 {inode}"
+        )
+    (root / "net" / "tcp").write_text("\n".join(lines) + "\n")
+    return root
+
+
 def test_status_tells_a_unit_that_cannot_bind_from_one_systemd_brought_back(
-    fake: FakeSystemd, jupyter_prefix: Path, port: int, monkeypatch: pytest.MonkeyPatch
+    fake: FakeSystemd,
+    jupyter_prefix: Path,
+    port: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Restarted by systemd on its own, the unit may be looping because another program
     holds its port: in between it looks running. The port's holders tell: none, or the
@@ -316,22 +346,24 @@ def test_status_tells_a_unit_that_cannot_bind_from_one_systemd_brought_back(
     init_on_port(jupyter_prefix, port)
     fake.set_unit(UNIT, restarts=1)
     assert invoke("status").exit_code == 0  # brought back after a crash, nothing else there
-    stranger = port_owner.PortHolder(None, "", "", uid=os.getuid() + 1)
-    ours = port_owner.PortHolder(4242, "jupyter-server", f"/system.slice/{UNIT}")
-    # Our server with CAP_NET_BIND_SERVICE (a port below 1024): a socket of this user whose
-    # process the user may not look into.
-    capable = port_owner.PortHolder(None, "", "", uid=os.getuid())
-    found: list[port_owner.PortHolder] = []
-    monkeypatch.setattr(port_owner, "holders", lambda port: found)
-    for serving in ([ours, stranger], [capable, stranger], [capable]):
-        found[:] = serving
-        assert invoke("status").exit_code == 0, serving  # sharing the port, on its address
-    found[:] = [stranger]
+    proc = tmp_path / "proc"
+    real_holders = port_owner.holders
+    monkeypatch.setattr(port_owner, "holders", lambda port: real_holders(port, proc))
+    stranger = 4_000_000  # another user's program: a uid with no account here
+    # Sharing the port, each on its own address: the unit's server seen in its cgroup, or
+    # (with CAP_NET_BIND_SERVICE, below port 1024) a socket of this user whose process the
+    # user may not look into. Another user's program beside it is no proof of a loop.
+    me = os.getuid()
+    for hidden, ours in (((stranger,), True), ((me, stranger), False), ((me,), False)):
+        proc_with_listeners(proc, port, hidden, ours)
+        assert invoke("status").exit_code == 0, (hidden, ours)
+    proc_with_listeners(proc, port, (stranger,))
     status = invoke("status")
     assert status.exit_code == 3
-    assert f"{UNIT} keeps restarting: Jupyter cannot start while port {port} is already in use" in (
-        flat(status.output)
-    )
+    assert (
+        f"{UNIT} keeps restarting: Jupyter cannot start while port {port} is already in use "
+        f"by a process of uid {stranger} (`sudo ss -ltnp` names it)"
+    ) in flat(status.output)
     fake.set_unit(UNIT, restarts=0)  # never restarted: its port is not looked at
     assert invoke("status").exit_code == 0
 

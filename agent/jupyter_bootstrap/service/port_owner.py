@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -38,8 +39,17 @@ class PortHolder(NamedTuple):
 
     def describe(self) -> str:
         if self.pid is None:
-            return "a process of another user (see `sudo ss -ltnp`)"
+            return f"a process of {_user(self.uid)} (`sudo ss -ltnp` names it)"
         return f"process {self.pid} ({summarise(self.argv or tuple(self.command.split()))})"
+
+
+def _user(uid: Optional[int]) -> str:
+    if uid is None:
+        return "another user"
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name}"
+    except KeyError:  # a uid with no account (a container's, say)
+        return f"uid {uid}"
 
 
 def summarise(argv: tuple[str, ...]) -> str:
@@ -103,9 +113,11 @@ def holders(port: int, proc: Path = PROC) -> list[PortHolder]:
                 seen.add(link)
                 found.append(_holder(entry, proc))
                 break
-    if wanted - seen:
-        unseen = {uid for inode, uid in sockets.items() if f"socket:[{inode}]" not in seen}
-        found.append(PortHolder(None, "", "", uid=unseen.pop() if len(unseen) == 1 else None))
+    # One holder per owner of the sockets we could not trace to a process: a user's own
+    # server with capabilities (whose fds nobody else may read) can share the port with
+    # another user's program on a different address, and the two must stay apart.
+    unseen = {uid for inode, uid in sockets.items() if f"socket:[{inode}]" not in seen}
+    found.extend(PortHolder(None, "", "", uid=uid) for uid in sorted(unseen))
     return found
 
 

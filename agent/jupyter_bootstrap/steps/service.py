@@ -484,15 +484,15 @@ def port_taken(
     holders: Optional[list[port_owner.PortHolder]] = None,
 ) -> Optional[tuple[str, str]]:
     """(what holds `port`, what to do), or None when it is free, our unit holds it, or it is
-    `replace` (to be stopped first). A holder we cannot see (another user's process) is
-    never taken for ours. `holders`: the port's, when they were just looked up."""
+    `replace` (to be stopped first). A holder we cannot see is taken for ours only when it
+    is this user's and our unit runs. `holders`: the port's, when they were just looked up."""
     others = [
         h
         for h in (port_owner.holders(port) if holders is None else holders)
         if not h.in_unit(unit) and (replace is None or h.pid != replace.pid)
     ]
-    if others and _hidden_server(others[0], uid) and systemctl.state(unit).running_or_restarting:
-        others = others[1:]
+    if any(_hidden_server(h, uid) for h in others) and systemctl.state(unit).running_or_restarting:
+        others = [h for h in others if not _hidden_server(h, uid)]
     if not others:
         return None
     holder = others[0]
