@@ -20,6 +20,7 @@ from jupyter_bootstrap.facts import JupyterInstall
 from jupyter_bootstrap.service import port_owner
 from jupyter_bootstrap.steps import certificate as certificate_step
 from jupyter_bootstrap.steps.jupyter import missing_packages
+from tests.support import fake_proc as fake_proc_tables
 from tests.support.cli import PASSWORD, flat, init_files_only, invoke
 from tests.support.legacy_certificate import legacy_pair
 from tests.support.report import step_lines, step_states
@@ -35,22 +36,12 @@ def home_files(home: Path) -> dict[str, tuple[str, int, int]]:
 
 # -- 1. who holds the port: the part that says it is Jupyter is shown -----------------------
 
-TCP_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
-LISTENING_8888 = (
-    "   0: 00000000:22B8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000 0 111"
-)
-
 
 def fake_proc(tmp_path: Path, argv: list[str]) -> Path:
     """A /proc with one process, 4242, listening on 8888 with command line `argv`."""
-    proc = tmp_path / "proc"
-    (proc / "net").mkdir(parents=True)
-    (proc / "net" / "tcp").write_text(f"{TCP_HEADER}\n{LISTENING_8888}\n")
-    process = proc / "4242"
-    (process / "fd").mkdir(parents=True)
-    os.symlink("socket:[111]", process / "fd" / "3")
-    (process / "cmdline").write_bytes(b"".join(part.encode() + b"\0" for part in argv))
-    (process / "cgroup").write_text("0::/user.slice/user-1000.slice/session-3.scope\n")
+    proc = fake_proc_tables.listening(tmp_path / "proc", 8888, [(111, 1000)])
+    session = "/user.slice/user-1000.slice/session-3.scope"
+    fake_proc_tables.holding(proc, 4242, 111, argv, session)
     return proc
 
 
@@ -92,11 +83,7 @@ def test_sockets_we_may_not_trace_are_told_apart_by_their_owner(tmp_path: Path) 
     """A user's own server with capabilities and another user's program can share a port on
     two addresses: neither process can be looked into, and each keeps its owner."""
     proc = fake_proc(tmp_path, ["jupyter-lab", "--port=8888"])
-    hidden = [
-        LISTENING_8888.replace(" 1000 0 111", f" {uid} 0 {inode}")
-        for uid, inode in ((0, 222), (1000, 333), (0, 444))
-    ]
-    (proc / "net" / "tcp").write_text("\n".join([TCP_HEADER, LISTENING_8888, *hidden]) + "\n")
+    fake_proc_tables.listening(proc, 8888, [(111, 1000), (222, 0), (333, 1000), (444, 0)])
     found = port_owner.holders(8888, proc)
     assert [(h.pid, h.uid) for h in found] == [(4242, None), (None, 0), (None, 1000)]
     assert found[1].describe() == "a process of user root (`sudo ss -ltnp` names it)"

@@ -22,6 +22,7 @@ from cryptography import x509
 from jupyter_bootstrap import derived, https_probe
 from jupyter_bootstrap.service import port_owner, started, systemctl
 from jupyter_bootstrap.service import unit as units
+from tests.support import fake_proc
 from tests.support.cli import flat, init_on_port, invoke
 from tests.support.fake_systemd import UNIT, FakeSystemd
 from tests.support.metadata_server import metadata_service
@@ -314,23 +315,11 @@ def proc_with_listeners(
     """A /proc where `port` has a listening socket for each uid of `hidden` whose process
     may not be looked into, and with `ours`, one held by the unit's server (pid 4242)."""
     shutil.rmtree(root, ignore_errors=True)
-    (root / "net").mkdir(parents=True)
-    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"]
     sockets = [(100 + n, uid) for n, uid in enumerate(hidden)]
     if ours:
         sockets.append((99, os.getuid()))
-        server = root / "4242"
-        (server / "fd").mkdir(parents=True)
-        os.symlink("socket:[99]", server / "fd" / "3")
-        (server / "cmdline").write_bytes(b"jupyter-server\0")
-        (server / "cgroup").write_text(f"0::/system.slice/{UNIT}\n")
-    for n, (inode, uid) in enumerate(sockets):
-        lines.append(
-            f"   {n}: 0100007F:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000"
-            f" 00000000  {uid} 0 {inode}"
-        )
-    (root / "net" / "tcp").write_text("\n".join(lines) + "\n")
-    return root
+        fake_proc.holding(root, 4242, 99, ["jupyter-server"], f"/system.slice/{UNIT}")
+    return fake_proc.listening(root, port, sockets)
 
 
 def test_status_tells_a_unit_that_cannot_bind_from_one_systemd_brought_back(
